@@ -1,0 +1,1 @@
+"""Media-path cores: answering-machine detection, beep detection, prompts."""
