@@ -80,6 +80,7 @@ class AmdActions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class CampaignSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str  # id used in Redis keys and events; letters, digits, - and _
     mode: Literal["progressive", "predictive", "power"] = "progressive"
+    autostart: bool = False  # start dialing when the daemon starts (else: dialer campaign start)
     caller_id: str = ""  # From user part / P-Asserted-Identity; empty = node default
     ring_timeout_s: float | None = None  # overrides sip.ring_timeout_s; never under 15 s
     power_ratio: float = 1.5  # lines per ready agent in power mode

@@ -1,0 +1,26 @@
+"""The SIP edge: one PJSIP thread behind a command queue (docs/sip.md).
+
+Importing this package does not import pjsua2; ``SipEdge.start()`` does.
+"""
+
+from dialer.sip.events import (
+    AgentLegDown,
+    AgentLegUp,
+    CallConnected,
+    CallFinished,
+    CallProgress,
+    FrameResult,
+    PlaybackFinished,
+    SipEvent,
+)
+
+__all__ = [
+    "AgentLegDown",
+    "AgentLegUp",
+    "CallConnected",
+    "CallFinished",
+    "CallProgress",
+    "FrameResult",
+    "PlaybackFinished",
+    "SipEvent",
+]
