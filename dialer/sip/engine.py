@@ -65,6 +65,6 @@ def engine_info() -> dict[str, Any] | None:
         info.setdefault("max_calls", STOCK_MAX_CALLS)
     info["module"] = str(module.__file__)
     info["engine_json"] = str(path) if path else None
-    info["frame_port"] = hasattr(module, "FramePort")
+    info.setdefault("frame_port", hasattr(module, "FramePort"))
     info.setdefault("max_calls", STOCK_MAX_CALLS)
     return info
