@@ -1,0 +1,142 @@
+"""Our answering-machine detector (``--detector dialer``).
+
+It listens for the structure of the first turn, not its words:
+
+* **human** — a turn of speech followed by a pause. People answer with a
+  few words and wait for the caller; the pause needed grows with the length
+  of the turn (``pause_short_ms`` after a "Hello?", ``pause_long_ms`` after a
+  receptionist's sentence), because recorded greetings pause between their
+  sentences too.
+* **machine** — a steady tone after speech (the beep; a very short greeting
+  such as "Leave a message." is only told from a human by it), or a turn
+  that is still going after ``max_turn_ms``.
+* **fax** — a steady 2100 Hz answer tone (CED), or 1100 Hz calling tone (CNG)
+  before anyone spoke.
+* **silence** — nothing voiced for ``no_voice_ms`` after answer (dead air).
+* if ``max_analysis_ms`` pass with no verdict, **human** with detail
+  ``timeout``: a person left waiting is worse than a machine sent to an agent.
+
+Frames are analysed in blocks (:class:`media.amd.features.FrameAnalyzer`);
+a verdict is stamped with the receive time of the block's last frame, the
+earliest moment the caller could act on it. The parameters were tuned on
+the ``tune`` split of the synthetic corpus only (docs/amd.md).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from media.amd.features import FrameAnalyzer, FrameFeature
+from media.amd.tracking import Tracker, TrackerParams
+from media.amd.types import FRAME_MS, Label, Verdict
+
+CED_MIN_HZ = 2060.0  # 2100 Hz +- 15 (T.30) with margin; beeps we look for stop at 2000
+CNG_HZ = 1100.0
+CNG_TOLERANCE_HZ = 60.0
+BEEP_MIN_HZ = 400.0
+
+
+class AmdParams(msgspec.Struct, frozen=True, kw_only=True):
+    """Decision parameters of :class:`AmdDetector`; times in milliseconds."""
+
+    pause_short_ms: int = 520  # pause that ends a short turn (a "Hello?")
+    pause_long_ms: int = 780  # pause that ends a long turn (a receptionist's answer)
+    short_turn_ms: int = 1200  # turns up to this long need pause_short_ms ...
+    long_turn_ms: int = 2500  # ... from this long pause_long_ms; linear between
+    min_voice_ms: int = 120  # voiced time a turn needs before a pause can end it
+    max_turn_ms: int = 5000  # a turn still going this long is a recording
+    beep_min_voice_ms: int = 300  # speech needed before a tone to call it a beep
+    no_voice_ms: int = 4000  # nothing voiced this long: dead air
+    max_analysis_ms: int = 8000  # give up (human) after this long
+    tracker: TrackerParams = msgspec.field(default_factory=TrackerParams)
+
+
+class AmdDetector:
+    """Streaming human / machine / fax / silence classifier (sans-I/O).
+
+    ``feed(frame, now_ms)`` returns the :class:`Verdict` once, then ``None``.
+    ``judge(t_ms)`` is the decision step alone, for callers that drive the
+    shared :class:`Tracker` themselves (:class:`media.amd.session.AmdSession`).
+    """
+
+    name = "dialer"
+
+    def __init__(
+        self,
+        params: AmdParams | None = None,
+        *,
+        block_frames: int = 4,
+        tracker: Tracker | None = None,
+    ) -> None:
+        self.params = params or AmdParams()
+        self.tracker = tracker or Tracker(self.params.tracker)
+        self._analyzer = FrameAnalyzer(block_frames)
+        self._verdict: Verdict | None = None
+        self._reason: tuple[Label, str] | None = None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return self._verdict
+
+    def feed(self, frame: bytes, now_ms: int) -> Verdict | None:
+        if self._verdict is not None:
+            return None
+        feats = self._analyzer.push(frame)
+        if feats is None:
+            return None
+        return self.feed_features(feats, now_ms)
+
+    def feed_features(self, feats: list[FrameFeature], now_ms: int) -> Verdict | None:
+        """Step the tracker over one block of features and decide (standalone use)."""
+        tracker = self.tracker
+        t = now_ms - (len(feats) - 1) * FRAME_MS
+        for energy_db, tone_hz in feats:
+            tracker.step(energy_db, tone_hz, t)
+            reason = self.judge(t)
+            if reason is not None:
+                return self.settle(reason, now_ms)
+            t += FRAME_MS
+        return None
+
+    def settle(self, reason: tuple[Label, str], now_ms: int) -> Verdict:
+        self._verdict = Verdict(reason[0], now_ms, reason[1])
+        return self._verdict
+
+    def pause_needed_ms(self, turn_ms: int) -> int:
+        p = self.params
+        if turn_ms <= p.short_turn_ms:
+            return p.pause_short_ms
+        if turn_ms >= p.long_turn_ms:
+            return p.pause_long_ms
+        frac = (turn_ms - p.short_turn_ms) / (p.long_turn_ms - p.short_turn_ms)
+        return int(p.pause_short_ms + frac * (p.pause_long_ms - p.pause_short_ms))
+
+    def judge(self, t_ms: int) -> tuple[Label, str] | None:
+        """The decision after the tracker has seen the frame received at ``t_ms``."""
+        p = self.params
+        tr = self.tracker
+        if tr.tone_frames == tr.params.tone_min_frames:  # a tone has just been confirmed
+            hz = tr.tone_hz
+            if hz >= CED_MIN_HZ:
+                return "fax", f"answer tone {hz:.0f}Hz"
+            before = tr.tone_voice_ms
+            if before < p.min_voice_ms and abs(hz - CNG_HZ) <= CNG_TOLERANCE_HZ:
+                return "fax", f"calling tone {hz:.0f}Hz"
+            if before >= p.beep_min_voice_ms and hz >= BEEP_MIN_HZ:
+                return "machine", f"beep {hz:.0f}Hz after {before / 1000:.1f}s of speech"
+        first = tr.first_voice_ms
+        if first is None:
+            if t_ms >= p.no_voice_ms:
+                return "silence", f"no voice for {t_ms / 1000:.1f}s"
+        else:
+            turn = tr.last_voice_ms - first
+            pause = t_ms - tr.last_voice_ms
+            if tr.voice_ms >= p.min_voice_ms:
+                needed = self.pause_needed_ms(turn)
+                if pause >= needed:
+                    return "human", f"pause {pause}ms after {turn / 1000:.2f}s turn"
+            if t_ms - first >= p.max_turn_ms and pause < p.pause_short_ms:
+                return "machine", f"turn longer than {p.max_turn_ms / 1000:.1f}s"
+        if t_ms >= p.max_analysis_ms:
+            return "human", "timeout"
+        return None
