@@ -1,0 +1,1 @@
+"""Redis edges: the record store (records, leases, DNC lists) and the event bus."""

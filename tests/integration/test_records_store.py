@@ -1,0 +1,132 @@
+"""RecordStore against real Redis: import, claim, report, leases, agent actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from dialer.campaign.callbacks import CallbackRefused, CallbackRequest
+from dialer.campaign.policy import CampaignPolicy
+from dialer.campaign.records import Phone, Record
+from dialer.campaign.states import RecordState
+from dialer.errors import InputError, InvalidTransition, StaleLease
+from dialer.outcomes import Outcome
+from dialer.store.records import LeaseRef, RecordStore
+
+# Monday 2024-06-10 15:00 UTC = 11:00 in New York, 08:00 in Los Angeles.
+NOW = dt.datetime(2024, 6, 10, 15, tzinfo=dt.UTC).timestamp()
+NY = "+12125551234"
+
+
+def rec(rid: str, *numbers: str, priority: int = 0, tz: str = "") -> Record:
+    return Record(id=rid, numbers=[Phone(number=n, order=i) for i, n in enumerate(numbers)],
+                  priority=priority, timezone=tz)
+
+
+@pytest.fixture
+def store(redis_client: aioredis.Redis, redis_prefix: str) -> RecordStore:
+    return RecordStore(redis_client, campaign="demo", policy=CampaignPolicy(), prefix=redis_prefix)
+
+
+async def test_import_claim_report_and_stale_token(store: RecordStore, tmp_path: Path) -> None:
+    csv = tmp_path / "list.csv"
+    csv.write_text(
+        "id,first_name,last_name,phone,phone2,phone3,timezone,priority,notes\n"
+        "a,Ann,Lee,(212) 555-1234,,,,5,hello\n"
+        "b,Bob,Ray,+1 415 555 0100,2125551235,,America/Los_Angeles,1,\n"
+        "c,Bad,Row,12,,,,,\n"
+        "d,Bad,Zone,2125551236,,,Mars/Base,,\n"
+        "e,short\n"
+    )
+    report = await store.import_csv(csv, region="US", now=NOW - 60)
+    assert report.imported == 2
+    assert [line for line, _ in report.errors] == [4, 5, 6]
+    assert "timezone" in report.errors[1][1]
+    claim = await store.claim_next("node-1", now=NOW, lease_s=60)
+    assert claim is not None and claim.record_id == "a"  # priority 5 first
+    assert claim.number == NY and claim.attempt == 1
+    assert claim.record.fields["notes"] == "hello"
+    decision = await store.report_attempt(claim, Outcome.BUSY, 486, now=NOW + 10)
+    assert decision.state is RecordState.PENDING and decision.due == NOW + 10 + 900
+    with pytest.raises(StaleLease):
+        await store.report_attempt(claim, Outcome.BUSY, 486, now=NOW + 20)
+    history = await store.history("a")
+    assert [h.kind for h in history] == ["attempt"]
+    counts = await store.counts(NOW + 20)
+    assert counts["pending"] == 2 and counts["scheduled"] == 1 and counts["due_now"] == 1
+
+
+async def test_expired_lease_returns_record_and_refuses_old_token(store: RecordStore) -> None:
+    await store.import_records([rec("r1", NY)], now=NOW)
+    first = await store.claim_next("node-1", now=NOW, lease_s=5)
+    assert first is not None
+    assert await store.claim_next("node-2", now=NOW + 1, lease_s=5) is None
+    second = await store.claim_next("node-2", now=NOW + 6, lease_s=60)
+    assert second is not None and second.record_id == "r1" and second.token > first.token
+    assert second.attempt == 2  # the lost lease counts against the caps
+    with pytest.raises(StaleLease):
+        await store.renew(first, lease_s=60, now=NOW + 7)
+    with pytest.raises(StaleLease):
+        await store.report_attempt(first, Outcome.NO_ANSWER, 487, now=NOW + 7)
+    await store.report_attempt(second, Outcome.NO_ANSWER, 487, now=NOW + 8)
+    kinds = [h.kind for h in await store.history("r1")]
+    assert kinds == ["lost", "attempt"]
+
+
+async def test_dnc_number_skipped_then_record_ends(store: RecordStore) -> None:
+    await store.import_records([rec("r1", NY, "+12125551235")], now=NOW)
+    await store.dnc.add([NY])
+    claim = await store.claim_next("n", now=NOW)
+    assert claim is not None and claim.number == "+12125551235"
+    assert [b.rule for b in claim.blocked] == ["dnc.campaign"]
+    await store.release(claim, now=NOW)
+    await store.global_dnc.add(["+12125551235"])
+    assert await store.claim_next("n", now=NOW + 1) is None
+    got = await store.get("r1")
+    assert got is not None and got[1] is RecordState.DONE and got[2].final == "Do Not Call"
+    assert await store.exhausted(NOW + 1)
+
+
+async def test_agent_actions(store: RecordStore) -> None:
+    await store.import_records([rec("r1", NY), rec("r2", "+12125551235")], now=NOW)
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None
+    await store.offer(c, "agent-1", NOW)
+    d = await store.reject(c, "agent-1", NOW + 1)
+    assert d.agent_state == "not_ready"
+    again = await store.claim_next("n", now=NOW + 2)
+    assert again is not None and again.record_id == c.record_id  # top of the list
+    with pytest.raises(InvalidTransition):
+        await store.complete(LeaseRef(record_id=again.record_id, token=again.token), "a", NOW,
+                             "Sale") if False else await store._write(  # noqa: SLF001
+            again.record_id, again.token, __import__(
+                "dialer.campaign.states", fromlist=["RecordEvent"]).RecordEvent.COMPLETE_FINAL,
+            RecordState.CLAIMED, now=NOW)
+    with pytest.raises(CallbackRefused) as err:
+        await store.reschedule(again, "agent-1", NOW + 3, CallbackRequest(at="2024-06-10T22:00"))
+    assert err.value.where == "at"
+    with pytest.raises(CallbackRefused):
+        await store.reschedule(again, "agent-1", NOW + 3, CallbackRequest(at="2024-06-09T12:00"))
+    d = await store.reschedule(again, "agent-1", NOW + 3,
+                               CallbackRequest(at="2024-06-10T14:00", personal=True))
+    assert d.state is RecordState.PENDING
+    other = await store.claim_next("n", now=NOW + 4)
+    assert other is not None and other.record_id == "r2"
+    await store.accept(other, "agent-2", NOW + 5)
+    d = await store.report_attempt(other, Outcome.ANSWERED, 200, now=NOW + 30, agent_id="agent-2")
+    assert d.state is RecordState.WRAPUP
+    with pytest.raises(InputError):
+        await store.complete(other, "agent-2", NOW + 40, "Nope")
+    d = await store.complete(other, "agent-2", NOW + 40, "Sale", notes="ok",
+                             fields={"first_name": "Zed"}, stop=True)
+    assert d.state is RecordState.DONE and d.agent_state == "not_ready"
+    got = await store.get("r2")
+    assert got is not None and got[0].fields["first_name"] == "Zed"
+    # the personal callback: agent-1 gets it at 14:00 NY; others only after the grace
+    cb_time = dt.datetime(2024, 6, 10, 18, tzinfo=dt.UTC).timestamp()
+    assert await store.claim_next("n", now=cb_time + 1, agent_id="agent-9") is None
+    mine = await store.claim_next("n", now=cb_time + 1, agent_id="agent-1")
+    assert mine is not None and mine.callback is not None
