@@ -6,6 +6,8 @@ Importing this package does not import pjsua2; ``SipEdge.start()`` does.
 from dialer.sip.events import (
     AgentLegDown,
     AgentLegUp,
+    Bridged,
+    BridgeFailed,
     CallConnected,
     CallFinished,
     CallProgress,
@@ -17,6 +19,8 @@ from dialer.sip.events import (
 __all__ = [
     "AgentLegDown",
     "AgentLegUp",
+    "BridgeFailed",
+    "Bridged",
     "CallConnected",
     "CallFinished",
     "CallProgress",

@@ -70,11 +70,31 @@ class AgentLegDown(SipEvent, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
+class Bridged(SipEvent, frozen=True, kw_only=True, tag=True):
+    """Customer and agent hear each other (both conference connections made)."""
+
+    call_id: str
+    agent_id: str
+
+
+class BridgeFailed(SipEvent, frozen=True, kw_only=True, tag=True):
+    """``bridge`` could not connect them (call not answered, agent leg down...)."""
+
+    call_id: str
+    agent_id: str
+    reason: str
+
+
 class PlaybackFinished(SipEvent, frozen=True, kw_only=True, tag=True):
-    """A prompt started with ``SipEdge.play`` reached its end (or could not start)."""
+    """A prompt started with ``SipEdge.play`` is over; exactly one per ``play``.
+
+    ``ok`` is False when it could not start (missing file, call not answered) or
+    was cut short (call ended, ``bridge``, another ``play``).
+    """
 
     call_id: str
     ok: bool = True
+    reason: str = ""
 
 
 class FrameResult(SipEvent, frozen=True, kw_only=True, tag=True):
@@ -90,6 +110,8 @@ AnySipEvent = (
     | CallFinished
     | AgentLegUp
     | AgentLegDown
+    | Bridged
+    | BridgeFailed
     | PlaybackFinished
     | FrameResult
 )
