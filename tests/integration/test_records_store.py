@@ -99,12 +99,10 @@ async def test_agent_actions(store: RecordStore) -> None:
     assert d.agent_state == "not_ready"
     again = await store.claim_next("n", now=NOW + 2)
     assert again is not None and again.record_id == c.record_id  # top of the list
-    with pytest.raises(InvalidTransition):
-        await store.complete(LeaseRef(record_id=again.record_id, token=again.token), "a", NOW,
-                             "Sale") if False else await store._write(  # noqa: SLF001
-            again.record_id, again.token, __import__(
-                "dialer.campaign.states", fromlist=["RecordEvent"]).RecordEvent.COMPLETE_FINAL,
-            RecordState.CLAIMED, now=NOW)
+    await store.offer(again, "agent-1", NOW + 2)
+    with pytest.raises(InvalidTransition):  # offered, not accepted: no call to complete
+        await store.complete(LeaseRef(record_id=again.record_id, token=again.token), "agent-1",
+                             NOW + 2, "Sale")
     with pytest.raises(CallbackRefused) as err:
         await store.reschedule(again, "agent-1", NOW + 3, CallbackRequest(at="2024-06-10T22:00"))
     assert err.value.where == "at"
