@@ -12,7 +12,6 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from dialer.outcomes import Outcome
 from dialer.sip.accounts import AccountHandlers
 from dialer.sip.events import (
     AgentLegDown,
@@ -21,7 +20,7 @@ from dialer.sip.events import (
     CallFinished,
     CallProgress,
 )
-from dialer.sip.policy import finished_outcome, hangup_party
+from dialer.sip.policy import call_ending
 
 if TYPE_CHECKING:
     from dialer.sip.frames import FrameConsumer
@@ -39,7 +38,7 @@ class Leg:
     __slots__ = (
         "kind", "key", "uri", "call", "media", "placed", "answered", "provisional",
         "progress_code", "final_code", "by_us", "timed_out", "finished", "consumer",
-        "peer", "player", "hangup_after", "keepalive", "account_key", "remote_bye",
+        "peer", "player", "hangup_after", "keepalive", "account_key",
     )
 
     def __init__(self, kind: str, key: str, uri: str) -> None:
@@ -62,7 +61,6 @@ class Leg:
         self.hangup_after = False
         self.keepalive = False
         self.account_key = ""
-        self.remote_bye = False
 
 
 def make_call_class(pj: Any, worker: Any) -> type:
@@ -205,8 +203,6 @@ class LegHandlers(AccountHandlers):
                 else:
                     self.emit(AgentLegUp(agent_id=leg.key, mono=mono))
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            if leg.answered and not leg.by_us:
-                leg.remote_bye = True
             if leg.kind == "customer":
                 self._finish_customer(leg, code, reason, mono)
             else:
@@ -242,22 +238,21 @@ class LegHandlers(AccountHandlers):
         if self.customers.get(leg.key) is leg:
             del self.customers[leg.key]
         self.release_account(leg.account_key)
-        answered = bool(leg.answered)
-        outcome, timed_out = finished_outcome(
-            answered=answered, sip_code=code, timed_out=leg.timed_out, provisional=leg.provisional
-        )
-        final = leg.final_code if answered else code
-        by = hangup_party(
-            answered=answered, sip_code=code, timed_out=timed_out, by_us=leg.by_us, remote_bye=leg.remote_bye
+        end = call_ending(
+            answered=bool(leg.answered), final_code=leg.final_code, sip_code=code, reason=reason,
+            timed_out=leg.timed_out, provisional=leg.provisional, by_us=leg.by_us,
         )
         self.counters["calls_finished"] += 1
         self.emit(
             CallFinished(
-                call_id=leg.key, outcome=outcome, sip_code=final, reason=reason or _default_reason(outcome),
-                timed_out=timed_out, hangup_by=by, answered_mono=leg.answered, mono=mono,
+                call_id=leg.key, outcome=end.outcome, sip_code=end.sip_code, reason=end.reason,
+                timed_out=end.timed_out, hangup_by=end.hangup_by, answered_mono=leg.answered, mono=mono,
             )
         )
-        self.log.info("sip.call_finished", call_id=leg.key, outcome=str(outcome), sip_code=final, reason=reason, hangup_by=by)
+        self.log.info(
+            "sip.call_finished", call_id=leg.key, outcome=str(end.outcome), sip_code=end.sip_code,
+            reason=end.reason, hangup_by=end.hangup_by,
+        )
         leg.call = None  # pjsua2: drop the Call in its DISCONNECTED callback
 
     def _finish_agent(self, leg: Leg, code: int, reason: str, mono: float) -> None:
@@ -300,7 +295,3 @@ class LegHandlers(AccountHandlers):
             "agent_legs": len(agents),
             "agent_legs_up": sum(1 for leg in agents if leg.answered),
         }
-
-
-def _default_reason(outcome: Outcome) -> str:
-    return {Outcome.NO_ANSWER: "ring timeout", Outcome.FAILED: "no final response"}.get(outcome, "")

@@ -250,6 +250,8 @@ class PjsipWorker(LegHandlers, MediaHandlers):
 
     def _teardown(self) -> None:
         """Report what is still up, release media, destroy the library. Never raises."""
+        # With every call already gone, skip pjsua's 1 s wait for late responses.
+        quick = not self.live_legs()
         steps: list[tuple[str, Callable[[], None]]] = [
             ("legs", self.abandon_legs),
             ("media", self.teardown_media),
@@ -262,7 +264,7 @@ class PjsipWorker(LegHandlers, MediaHandlers):
                 self.log.exception("sip.teardown_failed", step=name)
         if self.ep is not None:
             try:
-                self.ep.libDestroy()
+                self.ep.libDestroy(self.pj.PJSUA_DESTROY_NO_RX_MSG if quick else 0)
             except Exception:
                 self.log.exception("sip.teardown_failed", step="libDestroy")
             self.ep = None
