@@ -42,11 +42,18 @@
 /* read() builds a bytes object: it needs the GIL, which -threads would release. */
 %feature("nothread") pj::FramePort::read;
 
+/* One wrapper per method instead of one per default-argument combination. */
+%feature("compactdefaultargs") pj::FramePort::read;
+%feature("compactdefaultargs") pj::FramePort::createPort;
+%feature("kwargs") pj::FramePort::read;
+%feature("kwargs") pj::FramePort::createPort;
+
 %feature("docstring") pj::FramePort "
 Conference-bridge sink that hands received audio to Python.
 
     port = FramePort()                     # or a subclass overriding onFrame
-    port.createPort(bufferFrames=50, callback=False, clockRate=8000, frameMs=20)
+    port.createPort(bufferFrames=50, callback=False, clockRate=8000, frameMs=20,
+                    callbackFrames=1)
     call_audio_media.startTransmit(port)   # on the PJSIP thread
     pcm = port.read()                      # any thread: N*320 bytes, oldest first
     port.close()                           # on the PJSIP thread, before dropping it

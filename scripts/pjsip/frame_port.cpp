@@ -64,6 +64,7 @@ unsigned long long now_ns()
 
 FramePort::FramePort()
 : pool(NULL), port(NULL), capacity(0), head(0), count(0), bytesPerFrame(0),
+  batchFrames(1), batchCount(0), batchTs(0),
   open(false), callbackOn(false), frames(0), dropped(0), lastTs(0), cbNanos(0)
 {
 }
@@ -74,12 +75,13 @@ FramePort::~FramePort()
 }
 
 void FramePort::createPort(unsigned bufferFrames, bool callback, unsigned clockRate,
-                           unsigned frameMs) PJSUA2_THROW(Error)
+                           unsigned frameMs, unsigned callbackFrames) PJSUA2_THROW(Error)
 {
     if (pool || open) {
         PJSUA2_RAISE_ERROR2(PJ_EEXISTS, "FramePort::createPort()");
     }
-    if (clockRate == 0 || frameMs == 0 || clockRate * frameMs % 1000 != 0) {
+    if (clockRate == 0 || frameMs == 0 || clockRate * frameMs % 1000 != 0 ||
+        callbackFrames == 0 || callbackFrames > 1000) {
         PJSUA2_RAISE_ERROR2(PJ_EINVAL, "FramePort::createPort()");
     }
     ensure_pj_thread();
@@ -92,6 +94,10 @@ void FramePort::createPort(unsigned bufferFrames, bool callback, unsigned clockR
         ring.assign((size_t)capacity * bytesPerFrame, 0);
         head = count = 0;
     }
+    batchFrames = callbackFrames;
+    batch.assign((size_t)batchFrames * bytesPerFrame, 0);
+    batchCount = 0;
+    batchTs = 0;
     frames = 0;
     dropped = 0;
     lastTs = 0;
@@ -287,8 +293,22 @@ void FramePort::putFrame(const pjmedia_frame *frame)
     }
 
     if (callbackOn) {
-        FrameBytes pcm = {(const char *)frame->buf, size};
-        dispatch(pcm, ts);
+        if (batchFrames == 1) {
+            FrameBytes pcm = {(const char *)frame->buf, size};
+            dispatch(pcm, ts);
+        } else {
+            if (batchCount == 0)
+                batchTs = ts;
+            char *dst = &batch[(size_t)batchCount * bytesPerFrame];
+            std::memcpy(dst, frame->buf, size);
+            if (size < bytesPerFrame)
+                std::memset(dst + size, 0, bytesPerFrame - size);
+            if (++batchCount == batchFrames) {
+                FrameBytes pcm = {batch.data(), batch.size()};
+                batchCount = 0;
+                dispatch(pcm, batchTs);
+            }
+        }
     }
 }
 
@@ -297,6 +317,15 @@ void FramePort::dispatch(const FrameBytes &pcm, unsigned long long ts)
     if (!python_usable())
         return;
     unsigned long long t0 = now_ns();
+    /* PyGILState_Ensure() on a thread without a Python thread state creates one and
+     * PyGILState_Release() deletes it again: ~100 us per frame. Keep one for the life of
+     * the bridge clock thread (taken once, never released; it dies with the thread). */
+    static thread_local bool has_tstate = false;
+    if (!has_tstate) {
+        PyGILState_Ensure();
+        PyEval_SaveThread();
+        has_tstate = true;
+    }
     PyGILState_STATE gs = PyGILState_Ensure();
     /* Re-check under the GIL: close() (from a destructor, GIL held) clears these before it
      * lets go of the GIL, so we never call into a Python object being deallocated. */

@@ -51,9 +51,12 @@ public:
      * @param callback      call onFrame() for every frame (on the bridge clock thread).
      * @param clockRate     port clock rate; use the bridge's (medConfig.clockRate).
      * @param frameMs       frame length in ms; use the bridge's (medConfig.audioFramePtime).
+     * @param callbackFrames  frames per onFrame() call (batching: pcm then holds this many
+     *                      consecutive frames, timestamp is the first one's).
      */
     void createPort(unsigned bufferFrames = 50, bool callback = false,
-                    unsigned clockRate = 8000, unsigned frameMs = 20)
+                    unsigned clockRate = 8000, unsigned frameMs = 20,
+                    unsigned callbackFrames = 1)
                     PJSUA2_THROW(Error);
 
     /**
@@ -68,8 +71,9 @@ public:
 
     /**
      * Called for each received audio frame when created with callback=true.
-     * @param pcm        frame bytes (signed 16-bit little-endian mono)
-     * @param timestamp  bridge clock of the frame, in samples
+     * @param pcm        frame bytes (signed 16-bit little-endian mono), callbackFrames
+     *                   frames long
+     * @param timestamp  bridge clock of the (first) frame, in samples
      */
     virtual void onFrame(const FrameBytes &pcm, unsigned long long timestamp);
 
@@ -114,6 +118,11 @@ private:
     unsigned head;               /* index of oldest frame */
     unsigned count;              /* frames buffered */
     unsigned bytesPerFrame;
+
+    std::vector<char> batch;     /* bridge thread only: frames waiting for onFrame() */
+    unsigned batchFrames;        /* frames per onFrame() call */
+    unsigned batchCount;
+    unsigned long long batchTs;
 
     std::atomic<bool> open;
     std::atomic<bool> callbackOn;
