@@ -56,6 +56,7 @@ class Blocked(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
     at: float
     until: float | None = None
+    number_index: int = -1
 
 
 class LeaseRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -190,7 +191,8 @@ class StoreCore:
             )
             blocked = [
                 Blocked(record_id=rid, number=record.numbers[i].number, rule=r.rule.value,
-                        citation=r.citation, detail=r.detail, at=now, until=r.until)
+                        citation=r.citation, detail=r.detail, at=now, until=r.until,
+                        number_index=i)
                 for i, r in decision.refusals
             ]
             self._blocked.extend(blocked)
@@ -209,7 +211,10 @@ class StoreCore:
                     callback=cb if cb and cb.number_index == decision.index else None,
                     blocked=blocked,
                 )
-            await self._park(rid, token, record, progress, decision, blocked, now)
+            try:
+                await self._park(rid, token, record, progress, decision, blocked, now)
+            except StaleLease:
+                continue  # the lease ran out meanwhile and the record went back: fine
         return None
 
     async def _facts(
@@ -254,8 +259,8 @@ class StoreCore:
     ) -> None:
         """No number may be dialed: reschedule (DEFER) or end (EXHAUST) the record."""
         history = [
-            HistoryEntry(at=now, kind="blocked", number=b.number, rule=b.rule, detail=b.detail,
-                         token=token)
+            HistoryEntry(at=now, kind="blocked", number=b.number, number_index=b.number_index,
+                         rule=b.rule, detail=b.detail, token=token)
             for b in blocked
         ]
         stats = [(f"blocked:{b.rule}", 1) for b in blocked]
