@@ -43,7 +43,7 @@ class BeepDetector:
         self,
         params: BeepParams | None = None,
         *,
-        block_frames: int = 4,
+        block_frames: int = 8,
         tracker: Tracker | None = None,
     ) -> None:
         self.params = params or BeepParams()
@@ -51,6 +51,8 @@ class BeepDetector:
         self._analyzer = FrameAnalyzer(block_frames)
         self._result: BeepResult | None = None
         self._start_ms: int | None = None
+        self._tones_seen = self.tracker.tones_ended  # tones that ended before we listened
+        self.deadline_ms = 0  # analyse the buffered frames once now_ms reaches this
 
     @property
     def result(self) -> BeepResult | None:
@@ -59,44 +61,56 @@ class BeepDetector:
     def feed(self, frame: bytes, now_ms: int) -> BeepResult | None:
         if self._result is not None:
             return None
-        feats = self._analyzer.push(frame)
+        feats = self._analyzer.push(frame, now_ms >= self.deadline_ms)
         if feats is None:
             return None
         return self.feed_features(feats, now_ms)
 
     def feed_features(self, feats: list[FrameFeature], now_ms: int) -> BeepResult | None:
-        tracker = self.tracker
-        t = now_ms - (len(feats) - 1) * FRAME_MS
-        for energy_db, tone_hz in feats:
-            tracker.step(energy_db, tone_hz, t)
-            result = self.judge(t)
-            if result is not None:
-                return self.settle(result, now_ms)
-            t += FRAME_MS
+        self.tracker.step_block(feats, now_ms)
+        return self.judge(now_ms)
+
+    def judge(self, now_ms: int) -> BeepResult | None:
+        """Decide once the tracker has seen every frame received up to ``now_ms``.
+
+        For callers that step a shared :class:`Tracker` themselves; the result
+        is kept in :attr:`result`.
+        """
+        if self._result is None:
+            self._result = self._decide(now_ms)
+            if self._result is None:
+                self.deadline_ms = self._next_deadline(now_ms)
+            return self._result
         return None
 
-    def settle(self, result: BeepResult, now_ms: int) -> BeepResult:
-        """Record ``result``, re-stamped at ``now_ms`` when that is later (block processing)."""
-        if result.end_ms < now_ms:
-            result = BeepResult(result.kind, now_ms, result.freq_hz)
-        self._result = result
-        return result
+    def _next_deadline(self, now_ms: int) -> int:
+        """Flush time: every other frame while a tone plays (its end is the answer),
+        else when the silence after the greeting or the wait would run out."""
+        p = self.params
+        tr = self.tracker
+        if tr.tone_confirmed:
+            return now_ms + 2 * FRAME_MS
+        due = (self._start_ms or 0) + p.max_wait_ms
+        if tr.voice_ms > 0:
+            due = min(due, tr.last_voice_ms + p.greeting_end_ms)
+        return due
 
-    def judge(self, t_ms: int) -> BeepResult | None:
-        """The decision after the tracker has seen the frame received at ``t_ms``."""
+    def _decide(self, now_ms: int) -> BeepResult | None:
         p = self.params
         tr = self.tracker
         if self._start_ms is None:
-            self._start_ms = t_ms - FRAME_MS
-        hz = tr.ended_tone_hz
-        if tr.ended_tone_frames and p.min_hz <= hz <= p.max_hz:
-            return BeepResult("beep", t_ms, round(hz, 1))
+            self._start_ms = now_ms - FRAME_MS
+        if tr.tones_ended != self._tones_seen:
+            self._tones_seen = tr.tones_ended
+            hz = tr.ended_hz
+            if p.min_hz <= hz <= p.max_hz:
+                return BeepResult("beep", now_ms, round(hz, 1))
         if (
             tr.voice_ms > 0
             and not (tr.tone_frames and p.min_hz <= tr.tone_hz <= p.max_hz)
-            and t_ms - tr.last_voice_ms >= p.greeting_end_ms
+            and now_ms - tr.last_voice_ms >= p.greeting_end_ms
         ):
-            return BeepResult("greeting_end", t_ms)
-        if t_ms - self._start_ms >= p.max_wait_ms:
-            return BeepResult("greeting_end", t_ms)
+            return BeepResult("greeting_end", now_ms)
+        if now_ms - self._start_ms >= p.max_wait_ms:
+            return BeepResult("greeting_end", now_ms)
         return None

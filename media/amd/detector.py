@@ -28,7 +28,7 @@ import msgspec
 
 from media.amd.features import FrameAnalyzer, FrameFeature
 from media.amd.tracking import Tracker, TrackerParams
-from media.amd.types import FRAME_MS, Label, Verdict
+from media.amd.types import Label, Verdict
 
 CED_MIN_HZ = 2060.0  # 2100 Hz +- 15 (T.30) with margin; beeps we look for stop at 2000
 CNG_HZ = 1100.0
@@ -55,7 +55,7 @@ class AmdDetector:
     """Streaming human / machine / fax / silence classifier (sans-I/O).
 
     ``feed(frame, now_ms)`` returns the :class:`Verdict` once, then ``None``.
-    ``judge(t_ms)`` is the decision step alone, for callers that drive the
+    ``judge(now_ms)`` is the decision step alone, for callers that drive a
     shared :class:`Tracker` themselves (:class:`media.amd.session.AmdSession`).
     """
 
@@ -65,14 +65,15 @@ class AmdDetector:
         self,
         params: AmdParams | None = None,
         *,
-        block_frames: int = 4,
+        block_frames: int = 8,
         tracker: Tracker | None = None,
     ) -> None:
         self.params = params or AmdParams()
         self.tracker = tracker or Tracker(self.params.tracker)
         self._analyzer = FrameAnalyzer(block_frames)
         self._verdict: Verdict | None = None
-        self._reason: tuple[Label, str] | None = None
+        self._tones_seen = 0
+        self.deadline_ms = 0  # analyse the buffered frames once now_ms reaches this
 
     @property
     def verdict(self) -> Verdict | None:
@@ -81,26 +82,45 @@ class AmdDetector:
     def feed(self, frame: bytes, now_ms: int) -> Verdict | None:
         if self._verdict is not None:
             return None
-        feats = self._analyzer.push(frame)
+        feats = self._analyzer.push(frame, now_ms >= self.deadline_ms)
         if feats is None:
             return None
         return self.feed_features(feats, now_ms)
 
     def feed_features(self, feats: list[FrameFeature], now_ms: int) -> Verdict | None:
         """Step the tracker over one block of features and decide (standalone use)."""
-        tracker = self.tracker
-        t = now_ms - (len(feats) - 1) * FRAME_MS
-        for energy_db, tone_hz in feats:
-            tracker.step(energy_db, tone_hz, t)
-            reason = self.judge(t)
-            if reason is not None:
-                return self.settle(reason, now_ms)
-            t += FRAME_MS
-        return None
+        self.tracker.step_block(feats, now_ms)
+        return self.judge(now_ms)
 
-    def settle(self, reason: tuple[Label, str], now_ms: int) -> Verdict:
-        self._verdict = Verdict(reason[0], now_ms, reason[1])
+    def judge(self, now_ms: int) -> Verdict | None:
+        """Decide once the tracker has seen every frame received up to ``now_ms``.
+
+        For callers that step a shared :class:`Tracker` themselves; returns the
+        verdict once (it is kept in :attr:`verdict`), then ``None``.
+        """
+        if self._verdict is not None:
+            return None
+        reason = self._decide(now_ms)
+        if reason is not None:
+            self._verdict = Verdict(reason[0], now_ms, reason[1])
+        else:
+            self.deadline_ms = self._next_deadline()
         return self._verdict
+
+    def _next_deadline(self) -> int:
+        """When a verdict would be due if nothing but silence came: the flush time.
+
+        Verdicts that need new sound (a tone, a long turn) can wait for the
+        end of a block; the ones that come from silence are what callers wait
+        for, so the analysis is flushed exactly when they fall due.
+        """
+        p = self.params
+        tr = self.tracker
+        first = tr.first_voice_ms
+        if first is None:
+            return min(p.no_voice_ms, p.max_analysis_ms)
+        due = tr.last_voice_ms + self.pause_needed_ms(tr.last_voice_ms - first)
+        return min(due, p.max_analysis_ms)
 
     def pause_needed_ms(self, turn_ms: int) -> int:
         p = self.params
@@ -111,32 +131,30 @@ class AmdDetector:
         frac = (turn_ms - p.short_turn_ms) / (p.long_turn_ms - p.short_turn_ms)
         return int(p.pause_short_ms + frac * (p.pause_long_ms - p.pause_short_ms))
 
-    def judge(self, t_ms: int) -> tuple[Label, str] | None:
-        """The decision after the tracker has seen the frame received at ``t_ms``."""
+    def _decide(self, now_ms: int) -> tuple[Label, str] | None:
         p = self.params
         tr = self.tracker
-        if tr.tone_frames == tr.params.tone_min_frames:  # a tone has just been confirmed
-            hz = tr.tone_hz
+        if tr.tones_confirmed != self._tones_seen:  # a steady tone has just been confirmed
+            self._tones_seen = tr.tones_confirmed
+            hz = tr.confirmed_hz
+            before = tr.confirmed_voice_ms
             if hz >= CED_MIN_HZ:
                 return "fax", f"answer tone {hz:.0f}Hz"
-            before = tr.tone_voice_ms
             if before < p.min_voice_ms and abs(hz - CNG_HZ) <= CNG_TOLERANCE_HZ:
                 return "fax", f"calling tone {hz:.0f}Hz"
             if before >= p.beep_min_voice_ms and hz >= BEEP_MIN_HZ:
                 return "machine", f"beep {hz:.0f}Hz after {before / 1000:.1f}s of speech"
         first = tr.first_voice_ms
         if first is None:
-            if t_ms >= p.no_voice_ms:
-                return "silence", f"no voice for {t_ms / 1000:.1f}s"
+            if now_ms >= p.no_voice_ms:
+                return "silence", f"no voice for {now_ms / 1000:.1f}s"
         else:
             turn = tr.last_voice_ms - first
-            pause = t_ms - tr.last_voice_ms
-            if tr.voice_ms >= p.min_voice_ms:
-                needed = self.pause_needed_ms(turn)
-                if pause >= needed:
-                    return "human", f"pause {pause}ms after {turn / 1000:.2f}s turn"
-            if t_ms - first >= p.max_turn_ms and pause < p.pause_short_ms:
+            if turn >= p.max_turn_ms:
                 return "machine", f"turn longer than {p.max_turn_ms / 1000:.1f}s"
-        if t_ms >= p.max_analysis_ms:
+            pause = now_ms - tr.last_voice_ms
+            if tr.voice_ms >= p.min_voice_ms and pause >= self.pause_needed_ms(turn):
+                return "human", f"pause {pause}ms after {turn / 1000:.2f}s turn"
+        if now_ms >= p.max_analysis_ms:
             return "human", "timeout"
         return None

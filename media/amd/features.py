@@ -2,9 +2,10 @@
 
 Cost is the design constraint (docs/amd.md, "Performance"): a Python call
 into numpy costs about a microsecond, so frames are buffered and analysed
-``block_frames`` (default 4, i.e. 80 ms) at a time with one matrix product
-that yields, for every frame, the autocorrelation at lags 0, 1 and 2. From
-those three numbers, in plain Python floats:
+up to ``block_frames`` (default 8, i.e. 160 ms) at a time with one matrix
+product that yields, for every frame, the sums of ``x[n]*x[n-k]`` for lags
+0, 1 and 2. From those three numbers and four edge samples, in plain Python
+floats:
 
 * the frame energy in dB re 1 LSB² (``10*log10(mean(x²) + 1)``; a full-scale
   sine is 87.3 dB, -50 dBFS is about 40 dB);
@@ -37,27 +38,27 @@ _MIN_GAIN: Final = 10.0 ** (TONE_MIN_GAIN_DB / 10.0)
 FrameFeature = tuple[float, float]
 
 
-def frame_features(g: list[list[float]]) -> FrameFeature:
-    """Energy and tone frequency of one frame from its lag covariance matrix.
+def frame_features(
+    r0: float, r1: float, r2: float, xe: float, xe1: float, xs1: float, xs2: float
+) -> FrameFeature:
+    """Energy and tone frequency of one frame.
 
-    ``g[i][j]`` is the sum over the frame of ``x[n-i] * x[n-j]`` (i, j in 0..2).
-    The predictor is solved by the covariance method, which is exact for a
-    sinusoid whatever the number of periods in the frame.
+    ``r0``, ``r1``, ``r2`` are the sums over the frame of ``x[n]*x[n-k]``
+    (k = 0, 1, 2, reaching two samples into the previous frame); ``xe`` and
+    ``xe1`` are the frame's last two samples, ``xs1`` and ``xs2`` the two
+    before it. From those the covariance-method normal equations follow
+    exactly, and they are exact for a sinusoid whatever the number of periods
+    in the frame.
     """
-    g0 = g[0]
-    r0 = g0[0]
     energy_db = 10.0 * math.log10(r0 / FRAME_SAMPLES + 1.0)
     if energy_db < TONE_MIN_ENERGY_DB:
         return energy_db, 0.0
-    g1 = g[1]
-    c11 = g1[1]
-    c12 = g1[2]
-    c22 = g[2][2]
+    c11 = r0 - xe * xe + xs1 * xs1  # sum of x[n-1]^2
+    c22 = c11 - xe1 * xe1 + xs2 * xs2  # sum of x[n-2]^2
+    c12 = r1 - xe * xe1 + xs1 * xs2  # sum of x[n-1]*x[n-2]
     den = c11 * c22 - c12 * c12
     if den <= 0.0:
         return energy_db, 0.0
-    r1 = g0[1]
-    r2 = g0[2]
     a1 = (r1 * c22 - r2 * c12) / den
     a2 = (r2 * c11 - r1 * c12) / den
     if -a2 < TONE_MIN_POLE_R2:
@@ -74,45 +75,68 @@ def frame_features(g: list[list[float]]) -> FrameFeature:
 class FrameAnalyzer:
     """Buffers frames and returns their features once a block is complete.
 
-    ``push`` returns ``None`` until ``block_frames`` frames have arrived, then
-    the list of :data:`FrameFeature` for those frames, oldest first. A frame
-    of the wrong size is padded with zeros or cut (the SIP edge always sends
-    320 bytes; this only keeps a malformed frame from breaking the block).
+    ``push`` returns ``None`` until ``block_frames`` frames have arrived (or
+    ``flush`` is true and at least one has), then the list of
+    :data:`FrameFeature` for the buffered frames, oldest first. Callers flush
+    when a decision may be due (see ``deadline_ms`` in the detectors), so big
+    blocks save CPU without delaying verdicts. A frame of the wrong size is
+    padded with zeros or cut (the SIP edge always sends 320 bytes; this only
+    keeps a malformed frame from breaking the analysis).
     """
 
-    def __init__(self, block_frames: int = 4) -> None:
+    def __init__(self, block_frames: int = 8) -> None:
         if block_frames < 1:
             raise ValueError("block_frames must be >= 1")
         self.block_frames = block_frames
         n = block_frames * FRAME_SAMPLES
         # two samples of history in front of the block, for lags 1 and 2
         self._x = np.zeros(n + 2, dtype=np.float64)
-        # lagged[f, i, j] = x[f*160 + j - i] (x here without the 2-sample prefix):
-        # row i is the frame delayed by i samples
         base = self._x[2:]
-        self._lagged = np.lib.stride_tricks.as_strided(
+        # lagged[f, k, j] = x[f*160 + j - k]: row k is frame f delayed by k samples
+        lagged = np.lib.stride_tricks.as_strided(
             base, shape=(block_frames, 3, FRAME_SAMPLES),
             strides=(FRAME_SAMPLES * 8, -8, 8), writeable=False)
-        self._lagged_t = self._lagged.transpose(0, 2, 1)
-        self._out: npt.NDArray[np.float64] = np.zeros((block_frames, 3, 3))
+        cur = base.reshape(block_frames, FRAME_SAMPLES, 1)
+        out: npt.NDArray[np.float64] = np.zeros((block_frames, 3, 1))
+        # views for a block of k frames, k = 1..block_frames (index k - 1)
+        self._views = [(lagged[:k], cur[:k], out[:k]) for k in range(1, block_frames + 1)]
         self._buf = bytearray()
         self._need = block_frames * FRAME_BYTES
+        self._h1 = 0.0  # last two samples of the previous block
+        self._h2 = 0.0
 
     @property
     def pending_frames(self) -> int:
         return len(self._buf) // FRAME_BYTES
 
-    def push(self, frame: bytes) -> list[FrameFeature] | None:
+    def push(self, frame: bytes, flush: bool = False) -> list[FrameFeature] | None:
         buf = self._buf
         if len(frame) == FRAME_BYTES:
             buf += frame
         else:
             buf += bytes(frame[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
-        if len(buf) < self._need:
+        if len(buf) < self._need and not flush:
             return None
+        k = len(buf) // FRAME_BYTES
         x = self._x
-        x[2:] = np.frombuffer(buf, dtype="<i2")
+        n = k * FRAME_SAMPLES
+        x[2 : n + 2] = np.frombuffer(buf, dtype="<i2")
+        lagged, cur, out = self._views[k - 1]
+        np.matmul(lagged, cur, out=out)
+        x[:2] = x[n : n + 2]
+        # the edge samples, read as Python ints (the buffer is native-endian int16:
+        # little-endian hosts only, as every PJSIP target we build for)
+        pcm = memoryview(buf).cast("h")
+        xs1, xs2 = self._h1, self._h2
+        feats = []
+        end = FRAME_SAMPLES - 1
+        for (r0,), (r1,), (r2,) in out.tolist():
+            xe = float(pcm[end])
+            xe1 = float(pcm[end - 1])
+            feats.append(frame_features(r0, r1, r2, xe, xe1, xs1, xs2))
+            xs1, xs2 = xe, xe1
+            end += FRAME_SAMPLES
+        self._h1, self._h2 = xs1, xs2
+        pcm.release()
         buf.clear()
-        np.matmul(self._lagged, self._lagged_t, out=self._out)
-        x[:2] = x[-2:]
-        return [frame_features(g) for g in self._out.tolist()]
+        return feats

@@ -25,11 +25,12 @@ from __future__ import annotations
 from media.amd.asterisk import AsteriskAmd
 from media.amd.beep import BeepDetector, BeepParams
 from media.amd.detector import AmdDetector
-from media.amd.features import FrameAnalyzer
-from media.amd.types import FRAME_MS, BeepResult, Detector, DropPoint, Verdict
+from media.amd.features import FrameAnalyzer, FrameFeature
+from media.amd.types import BeepResult, Detector, DropPoint, Verdict
 
 # a "beep" followed by more voice than this was a chime inside the greeting
 _VOICE_AFTER_BEEP_MS = 100
+_NEVER = 1 << 62
 
 
 class AmdSession:
@@ -44,6 +45,7 @@ class AmdSession:
         self._beep_params = beep
         self._beep: BeepDetector | None = None
         self._analyzer: FrameAnalyzer | None = None
+        self._deadline_ms = 0
         if isinstance(self.detector, AmdDetector):
             det = self.detector
             self._analyzer = FrameAnalyzer(det._analyzer.block_frames)
@@ -54,37 +56,35 @@ class AmdSession:
         return self.detector.name
 
     def feed(self, frame: bytes, now_ms: int) -> Verdict | DropPoint | None:
+        analyzer = self._analyzer
+        if analyzer is not None and not self.done and self._pending is None:
+            # the hot path: most frames stop in push()
+            feats = analyzer.push(frame, now_ms >= self._deadline_ms)
+            if feats is None:
+                return None
+            return self._block(feats, now_ms)
         if self.done:
             return None
         if self._pending is not None:
             return self._finish(self._pending)
-        if self._analyzer is None:
-            return self._feed_plain(frame, now_ms)
-        feats = self._analyzer.push(frame)
-        if feats is None:
-            return None
+        return self._feed_plain(frame, now_ms)
+
+    def _block(self, feats: list[FrameFeature], now_ms: int) -> Verdict | DropPoint | None:
         det = self.detector
         assert isinstance(det, AmdDetector) and self._beep is not None
         beep = self._beep
         tracker = det.tracker
-        decided: Verdict | None = None
-        t = now_ms - (len(feats) - 1) * FRAME_MS
-        for energy_db, tone_hz in feats:
-            tracker.step(energy_db, tone_hz, t)
-            if self.verdict is None and decided is None:
-                reason = det.judge(t)
-                if reason is not None:
-                    decided = det.settle(reason, now_ms)
-            if beep.result is None:
-                found = beep.judge(t)
-                if found is not None:
-                    beep.settle(found, now_ms)
-            t += FRAME_MS
+        tracker.step_block(feats, now_ms)
+        decided = det.judge(now_ms) if self.verdict is None else None
+        beep.judge(now_ms)
         result = beep.result
         if result is not None and tracker.last_voice_ms > result.end_ms + _VOICE_AFTER_BEEP_MS:
             # the tone was inside the greeting: keep listening for the real one
             self._beep = beep = BeepDetector(self._beep_params, tracker=tracker)
             result = None
+        self._deadline_ms = min(
+            det.deadline_ms if self.verdict is None and decided is None else _NEVER,
+            beep.deadline_ms if result is None else _NEVER)
         if decided is not None:
             self.verdict = decided
             if decided.label != "machine":
@@ -119,17 +119,21 @@ class AmdSession:
         return drop
 
 
-def make_detector(name: str = "dialer") -> Detector:
-    """``dialer`` (ours) or ``asterisk`` (the app_amd reimplementation)."""
+def make_detector(name: str = "dialer", *, block_frames: int = 8) -> Detector:
+    """``dialer`` (ours) or ``asterisk`` (the app_amd reimplementation).
+
+    ``block_frames`` (ours only) trades CPU for latency: frames are analysed
+    that many at a time, and a decision waits for the end of its block.
+    """
     if name == "dialer":
-        return AmdDetector()
+        return AmdDetector(block_frames=block_frames)
     if name == "asterisk":
         return AsteriskAmd()
     raise ValueError(f"unknown AMD detector {name!r} (known: {', '.join(DETECTORS)})")
 
 
-def make_session(name: str = "dialer") -> AmdSession:
-    return AmdSession(make_detector(name))
+def make_session(name: str = "dialer", *, block_frames: int = 8) -> AmdSession:
+    return AmdSession(make_detector(name, block_frames=block_frames))
 
 
 DETECTORS: tuple[str, ...] = ("dialer", "asterisk")

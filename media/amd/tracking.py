@@ -8,17 +8,19 @@ heard, how much of it there was, and the current run of steady tone.
 Voice activity is energy against an adaptive noise floor with hysteresis; a
 burst must last ``onset_frames`` to count (clicks and knocks don't). A *tone*
 is a run of tonal frames whose frequency stays within ``tone_tolerance`` of
-the run's first frame and whose energy stays within ``tone_energy_range_db``:
+the run's mean and whose energy stays within ``tone_energy_range_db``:
 synthetic and real vowels can be as tonal as a beep for a frame or five, but
 not that steady for ``tone_min_frames`` (measured on the tune corpus, see
 docs/amd.md). Once confirmed, a tone lasts until a frame is not tonal, moves
-off frequency or drops ``tone_drop_db`` below the run's peak.
+off frequency by more than ``tone_tolerance * tone_confirmed_slack`` or drops
+``tone_drop_db`` below the run's peak.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from media.amd.features import FrameFeature
 from media.amd.types import FRAME_MS
 
 
@@ -31,14 +33,22 @@ class TrackerParams(msgspec.Struct, frozen=True, kw_only=True):
     abs_off_db: float = 35.0
     floor_rise_db_per_s: float = 3.0  # noise floor: follows minima at once, rises slowly
     onset_frames: int = 3  # 60 ms of activity make a burst voice
-    tone_tolerance: float = 0.01  # relative frequency deviation inside a tone run
-    tone_energy_range_db: float = 3.0  # energy spread allowed while a run is unconfirmed
-    tone_min_frames: int = 7  # 140 ms of steady tone confirm a tone
+    tone_tolerance: float = 0.01  # relative deviation from the run's mean frequency ...
+    tone_confirmed_slack: float = 3.0  # ... multiplied by this once the tone is confirmed
+    tone_energy_range_db: float = 1.5  # energy spread allowed while a run is unconfirmed
+    tone_min_frames: int = 8  # 160 ms of steady tone confirm a tone
     tone_drop_db: float = 9.0  # a confirmed tone ends when energy falls this far
 
 
 class Tracker:
-    """Voice activity and steady-tone runs, updated once per frame."""
+    """Voice activity and steady-tone runs, updated a block of frames at a time.
+
+    Decisions read the public attributes after :meth:`step_block`. Events that
+    can start and finish inside one block are latched with counters:
+    ``tones_confirmed`` / ``confirmed_hz`` / ``confirmed_voice_ms`` (voice heard
+    before the tone) and ``tones_ended`` / ``ended_hz`` / ``ended_ms`` (receive
+    time of the first frame after the tone).
+    """
 
     def __init__(self, params: TrackerParams | None = None) -> None:
         p = self.params = params or TrackerParams()
@@ -49,79 +59,108 @@ class Tracker:
         self.first_voice_ms: int | None = None  # start of the first confirmed burst
         self.last_voice_ms = 0  # receive time of the last voiced frame
         self.voice_ms = 0  # total voiced time
-        # tone run
+        # the current tone run
         self.tone_frames = 0
-        self.tone_hz = 0.0
-        self.tone_start_ms = 0
-        self.tone_voice_ms = 0  # voice_ms when the run started (voice heard before it)
+        self.tone_hz = 0.0  # running mean frequency of the run
+        self._tone_sum = 0.0
+        self._tone_voice_ms = 0
         self._tone_emin = 0.0
         self._tone_emax = 0.0
-        # a confirmed tone that has just ended (set for one frame)
-        self.ended_tone_hz = 0.0
-        self.ended_tone_frames = 0
+        # latched tone events
+        self.tones_confirmed = 0
+        self.confirmed_hz = 0.0
+        self.confirmed_voice_ms = 0
+        self.tones_ended = 0
+        self.ended_hz = 0.0
+        self.ended_ms = 0
 
     @property
     def tone_confirmed(self) -> bool:
         return self.tone_frames >= self.params.tone_min_frames
 
-    def step(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
+    def step_block(self, feats: list[FrameFeature], now_ms: int) -> None:
+        """Advance over a block whose last frame was received at ``now_ms``.
+
+        The same as :meth:`step` per frame, with the state in locals: this loop
+        runs for every frame of every call in the AMD phase.
+        """
         p = self.params
+        rise, on_db, off_db = self._rise, p.on_db, p.off_db
+        abs_on, abs_off, onset = p.abs_on_db, p.abs_off_db, p.onset_frames
         floor = self.floor_db
-        if floor is None or energy_db < floor:
-            floor = energy_db
-        else:
-            floor += self._rise
+        active = self.active
+        run = self.run
+        t = now_ms - (len(feats) - 1) * FRAME_MS
+        for energy_db, tone_hz in feats:
+            if floor is None or energy_db < floor:
+                floor = energy_db
+            else:
+                floor += rise
+            if active:
+                active = energy_db > floor + off_db and energy_db > abs_off
+            else:
+                active = energy_db > floor + on_db and energy_db > abs_on
+            if active:
+                run += 1
+                if run > onset:
+                    self.voice_ms += FRAME_MS
+                    self.last_voice_ms = t
+                elif run == onset:
+                    if self.first_voice_ms is None:
+                        self.first_voice_ms = t - onset * FRAME_MS
+                    self.voice_ms += onset * FRAME_MS
+                    self.last_voice_ms = t
+            else:
+                run = 0
+            if tone_hz > 0.0 or self.tone_frames:
+                self.run = run
+                self._step_tone(energy_db, tone_hz, t)
+            t += FRAME_MS
         self.floor_db = floor
-
-        if self.active:
-            active = energy_db > max(floor + p.off_db, p.abs_off_db)
-        else:
-            active = energy_db > max(floor + p.on_db, p.abs_on_db)
         self.active = active
-        if active:
-            self.run += 1
-            if self.run > p.onset_frames:
-                self.voice_ms += FRAME_MS
-                self.last_voice_ms = t_ms
-            elif self.run == p.onset_frames:
-                if self.first_voice_ms is None:
-                    self.first_voice_ms = t_ms - p.onset_frames * FRAME_MS
-                self.voice_ms += p.onset_frames * FRAME_MS
-                self.last_voice_ms = t_ms
-        else:
-            self.run = 0
+        self.run = run
 
-        self._step_tone(energy_db, tone_hz, t_ms)
+    def step(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
+        """Advance over one frame received at ``t_ms``."""
+        self.step_block([(energy_db, tone_hz)], t_ms)
 
     def _step_tone(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
         p = self.params
-        self.ended_tone_frames = 0
         n = self.tone_frames
         if n:
             ref = self.tone_hz
-            same = tone_hz > 0.0 and abs(tone_hz - ref) <= p.tone_tolerance * ref
+            confirmed = n >= p.tone_min_frames
+            tol = p.tone_tolerance * (p.tone_confirmed_slack if confirmed else 1.0)
+            same = tone_hz > 0.0 and abs(tone_hz - ref) <= tol * ref
             if same:
-                if n >= p.tone_min_frames:
+                if confirmed:
                     same = energy_db > self._tone_emax - p.tone_drop_db
                 else:
                     lo = min(self._tone_emin, energy_db)
                     hi = max(self._tone_emax, energy_db)
                     same = hi - lo <= p.tone_energy_range_db
             if same:
-                self.tone_frames = n + 1
+                n += 1
+                self.tone_frames = n
+                self._tone_sum += tone_hz
+                self.tone_hz = self._tone_sum / n
                 if energy_db < self._tone_emin:
                     self._tone_emin = energy_db
                 if energy_db > self._tone_emax:
                     self._tone_emax = energy_db
+                if n == p.tone_min_frames:
+                    self.tones_confirmed += 1
+                    self.confirmed_hz = self.tone_hz
+                    self.confirmed_voice_ms = self._tone_voice_ms
                 return
-            if n >= p.tone_min_frames:
-                self.ended_tone_hz = ref
-                self.ended_tone_frames = n
+            if confirmed:
+                self.tones_ended += 1
+                self.ended_hz = ref
+                self.ended_ms = t_ms
             self.tone_frames = 0
         if tone_hz > 0.0:
             self.tone_frames = 1
-            self.tone_hz = tone_hz
-            self.tone_start_ms = t_ms - FRAME_MS
-            # voice counted before this run: the run's own frames may have counted as voice
-            self.tone_voice_ms = self.voice_ms - (FRAME_MS if self.run > 0 else 0)
+            self.tone_hz = self._tone_sum = tone_hz
+            # voice counted before this run (this frame may already have counted)
+            self._tone_voice_ms = self.voice_ms - (FRAME_MS if self.run > 0 else 0)
             self._tone_emin = self._tone_emax = energy_db
