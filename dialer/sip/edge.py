@@ -169,7 +169,7 @@ class SipEdge:
         try:
             self._on_event(event)
         except Exception:
-            self._log.exception("sip.on_event_failed", event=type(event).__name__)
+            self._log.exception("sip.on_event_failed", event_type=type(event).__name__)
 
     def _unsafe_set_min_ring_timeout(self, seconds: float) -> None:
         """TEST HOOK ONLY: lower the 15 s ring-timeout floor of calls placed from now on.

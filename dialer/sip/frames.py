@@ -59,27 +59,27 @@ class FrameTap:
         """Feed every whole frame of ``chunk`` (N * 320 bytes) until the consumer is done.
 
         Returns the number of frames fed. A consumer that raises is closed (and the
-        error counted): one broken detector must not take the PJSIP thread down.
+        exception re-raised for the caller to log): one broken detector must not
+        take the PJSIP thread down, nor get fed again.
         """
-        fed = 0
-        view = memoryview(chunk)
         consumer = self.consumer
-        for offset in range(0, len(chunk) - FRAME_BYTES + 1, FRAME_BYTES):
-            if self.closed or consumer.done:
-                break
-            frame = bytes(view[offset : offset + FRAME_BYTES])
-            t0 = time.perf_counter_ns()
-            try:
-                result = consumer.feed(frame, self.now_ms)
-            except Exception:
-                self.errors += 1
-                self.closed = True
-                raise
-            finally:
-                self.feed_ns += time.perf_counter_ns() - t0
+        fed = 0
+        t0 = time.perf_counter_ns()
+        try:
+            for offset in range(0, len(chunk) - FRAME_BYTES + 1, FRAME_BYTES):
+                if self.closed or consumer.done:
+                    break
+                now_ms = self.now_ms
+                self.now_ms = now_ms + FRAME_MS
                 self.frames += 1
-                self.now_ms += FRAME_MS
                 fed += 1
-            if result is not None:
-                on_result(self.call_id, result)
+                result = consumer.feed(chunk[offset : offset + FRAME_BYTES], now_ms)
+                if result is not None:
+                    on_result(self.call_id, result)
+        except Exception:
+            self.errors += 1
+            self.closed = True
+            raise
+        finally:
+            self.feed_ns += time.perf_counter_ns() - t0
         return fed
