@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from dialer.campaign.policy import CampaignPolicy
 from dialer.errors import ConfigError
 
 # 47 CFR 64.1200(a)(6) and Ofcom's persistent-misuse policy: let a call ring at
@@ -66,6 +67,10 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     name: str = ""
     campaigns: list[str] = []  # campaigns this agent works; empty = all
     wrap_up_s: float = 0.0  # automatic after-call work before the agent is Ready again
+    # Headless agents (the demo's robots, IVR-style campaigns): every answered
+    # call they take is completed with this disposition. Empty = the agent
+    # disposes through the agent API.
+    auto_disposition: str = ""
 
 
 class AmdActions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,9 +91,10 @@ class CampaignSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     power_ratio: float = 1.5  # lines per ready agent in power mode
     target_abandon_rate: float = 0.025  # predictive target, under the 3 % legal cap
     safe_harbor_prompt: str = "safe_harbor.wav"  # played when no agent is free in 2 s
-    calling_hours: str = "08:00-21:00"  # callee's local time (16 CFR 310.4(c))
-    region: str = "US"  # default region for numbers without a + prefix
     amd: AmdActions = AmdActions()
+    # Records, dispositions, retries, calling hours, attempt limits, DNC and
+    # callbacks: documented field by field in dialer/campaign/policy.py.
+    policy: CampaignPolicy = CampaignPolicy()
 
 
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -116,7 +122,6 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
 def _msgspec_path(message: str) -> tuple[str, str]:
@@ -125,7 +130,12 @@ def _msgspec_path(message: str) -> tuple[str, str]:
     if not match:
         return "(root)", message
     path = match.group(1) or "(root)"
-    return path, message[: match.start()]
+    reason = message[: match.start()]
+    # Nested validators (CampaignPolicy) say "field.sub: reason": keep the full path.
+    inner = re.match(r"^([A-Za-z_][\w.\[\]]*): (.*)$", reason)
+    if inner:
+        path, reason = f"{path}.{inner.group(1)}", inner.group(2)
+    return path, reason
 
 
 def validate(cfg: Config) -> Config:
@@ -167,8 +177,10 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{where}.target_abandon_rate", "must be in (0, 0.03]: the legal cap is 3 %")
         if c.power_ratio < 1:
             raise ConfigError(f"{where}.power_ratio", "must be at least 1 line per agent")
-        if not _HOURS.match(c.calling_hours):
-            raise ConfigError(f"{where}.calling_hours", "use HH:MM-HH:MM, e.g. 08:00-21:00")
+        for a in cfg.agents:
+            if a.auto_disposition and c.policy.disposition(a.auto_disposition) is None:
+                raise ConfigError(f"{where}.policy.dispositions",
+                                  f"agent {a.id} auto_disposition {a.auto_disposition!r} is not defined")
     return cfg
 
 

@@ -175,8 +175,9 @@ class CampaignRunner:
             call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
         now = time.time()
         claim = await self.store.claim_next(claimer=self.cfg.node.name, now=now, lease_s=self.cfg.node.lease_s)
-        for blocked in await self.store.drain_blocked():
-            self.publish(ev.DialBlocked(at=now, campaign=self.name, **blocked))
+        for b in self.store.drain_blocked():
+            self.publish(ev.DialBlocked(at=b.at, campaign=self.name, record_id=b.record_id,
+                                        number=b.number, rule=f"{b.rule} ({b.citation})", detail=b.detail))
         if claim is None:
             if agent is not None:
                 self._agent_event(agent, AgentEvent.RELEASE)
@@ -346,18 +347,25 @@ class CampaignRunner:
         self._spawn(self._report(call, final, sip_code, now))
         self.kick()
 
+    def _auto_disposition(self, call: ActiveCall) -> str | None:
+        if call.bridged_mono is None:
+            return None
+        cfg_agent = next((a for a in self.cfg.agents if a.id == call.agent_id), None)
+        return (cfg_agent.auto_disposition or None) if cfg_agent else None
+
     async def _report(self, call: ActiveCall, outcome: Outcome, sip_code: int, now: float) -> None:
         try:
-            decision = await self.store.report_attempt(call.claim, outcome, sip_code, now, agent_id=call.agent_id)
+            decision = await self.store.report_attempt(
+                call.claim, outcome, sip_code, now, agent_id=call.agent_id,
+                disposition=self._auto_disposition(call),
+            )
         except StaleLease as exc:
             # Another node reclaimed the record after our lease expired; its
             # attempt is the one that counts (fencing, docs/records.md).
             self.log.error("stale_lease_on_report", call_id=call.call_id, error=str(exc))
             return
-        if getattr(decision, "final", False):
-            self.publish(
-                ev.RecordCompleted(at=now, campaign=self.name, record_id=call.claim.record_id, final=str(decision.state))
-            )
+        if decision.final:
+            self.publish(ev.RecordCompleted(at=now, campaign=self.name, record_id=call.claim.record_id, final=decision.final))
         self.kick()
 
     def _schedule_wrap_up(self, agent: AgentMachine) -> None:
