@@ -289,3 +289,14 @@ async def test_prompt_then_hangup(make_edge: Any, tmp_path: Path) -> None:
     assert 0.4 <= done.mono - connected.mono < 2.0
     assert (end.outcome, end.hangup_by) == (Outcome.ANSWERED, "dialer")
     assert end.mono - done.mono < 1.0
+
+
+async def test_dialer_cancel_while_ringing(make_edge: Any, tmp_path: Path) -> None:
+    port = free_port()
+    with SippUas("customer_uas.xml", port=port, rtp_echo=True, log_dir=tmp_path):
+        edge, rec = await make_edge(port)
+        edge.place_call("cx", "5551238")  # rings ~3 s before its 480
+        await rec.wait_for(lambda e: isinstance(e, CallProgress) and e.call_id == "cx")
+        edge.hangup("cx")
+        end = await rec.finished("cx")
+    assert (end.outcome, end.sip_code, end.timed_out, end.hangup_by) == (Outcome.NO_ANSWER, 487, False, "dialer")
