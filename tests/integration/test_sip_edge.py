@@ -300,3 +300,26 @@ async def test_dialer_cancel_while_ringing(make_edge: Any, tmp_path: Path) -> No
         edge.hangup("cx")
         end = await rec.finished("cx")
     assert (end.outcome, end.sip_code, end.timed_out, end.hangup_by) == (Outcome.NO_ANSWER, 487, False, "dialer")
+
+
+async def test_stop_ends_every_call_with_an_event(tmp_path: Path) -> None:
+    port = free_port()
+    with SippUas("customer_uas.xml", port=port, rtp_echo=True, variables={"talk_ms": 10000}, log_dir=tmp_path):
+        rec = Recorder()
+        edge = SipEdge(
+            SipSettings(bind_port=free_port(), trunk_port=port, max_calls=8,
+                        rtp_port_start=free_port(25000, 25900, pair=True)),
+            rec,
+        )
+        await edge.start()
+        edge.place_call("up", "5551230", frame_consumer=Collector())
+        edge.place_call("ringing", "5551238")
+        await rec.wait_for(lambda e: isinstance(e, CallConnected))
+        started = time.monotonic()
+        await edge.stop(timeout_s=3.0)
+        assert time.monotonic() - started < 5.0
+    up, ringing = rec.of(CallFinished, "up"), rec.of(CallFinished, "ringing")
+    assert len(up) == 1 and len(ringing) == 1  # delivered before stop() returned
+    assert (up[0].outcome, up[0].hangup_by) == (Outcome.ANSWERED, "dialer")
+    assert (ringing[0].outcome, ringing[0].hangup_by) == (Outcome.NO_ANSWER, "dialer")
+    assert not edge.running
