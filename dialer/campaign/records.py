@@ -22,7 +22,7 @@ class NumberType(enum.StrEnum):
     OTHER = "other"
 
 
-class Phone(msgspec.Struct, frozen=True, kw_only=True):
+class Phone(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One of a record's numbers, E.164, in dialing order (``order`` ascending)."""
 
     number: str
@@ -115,7 +115,7 @@ def parse_field(field: FieldDef, raw: object) -> FieldValue:
     return text
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True):
+class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A calling record as stored and as shown to agents."""
 
     id: str
@@ -147,7 +147,7 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     requested: str = ""  # what the agent asked for, as text, for the history
 
 
-class Progress(msgspec.Struct, kw_only=True):
+class Progress(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The dialer's mutable bookkeeping for one record."""
 
     marks: list[Mark] = []

@@ -140,7 +140,6 @@ class StoreCore:
         self._renew = redis.register_script(scripts.RENEW)
         self._import = redis.register_script(scripts.IMPORT)
         self._blocked: list[Blocked] = []
-        self._wrap_checked = 0.0
 
     # ------------------------------------------------------------------ claim
 
@@ -155,20 +154,20 @@ class StoreCore:
         rescheduled for when one may, or ended when none ever may. ``agent_id`` lets
         that agent's due personal callbacks come first.
         """
-        if now - self._wrap_checked >= 1.0:
-            self._wrap_checked = now
-            await self.expire_wrapups(now)
         k = self.keys
         lease_until = now + lease_s
         for _ in range(self.max_scan):
             raw = await self._claim(
                 keys=[k.ready, k.sched, k.leases, k.tok, k.pcb, k.pcb_agent(agent_id or "-"),
-                      k.global_dnc, k.dnc],
+                      k.global_dnc, k.dnc, k.wrap],
                 args=[repr(now), repr(lease_until), claimer, k.rec_prefix, self.reap_batch,
                       agent_id, k.pcb_prefix, "1" if self.policy.dnc_global else "0",
                       repr(self.policy.callback_grace_s), k.hist_prefix,
                       k.abandoned_prefix, "1" if self.policy.uk_mode else "0"],
             )
+            if int(raw[-1]):
+                # an answered record's disposition deadline passed: apply the default one
+                await self.expire_wrapups(now)
             if raw[0] is None:
                 return None
             rid, token = _s(raw[0]), int(raw[1])

@@ -12,16 +12,18 @@ cluster deployment would need hash tags on the campaign key).
 from __future__ import annotations
 
 # KEYS: 1 ready, 2 sched, 3 leases, 4 tok, 5 pcb, 6 pcb:{agent} (or a dummy), 7 global dnc,
-#       8 campaign dnc
+#       8 campaign dnc, 9 wrap
 # ARGV: 1 now, 2 lease end, 3 claimer, 4 record-key prefix, 5 batch, 6 agent ('' = none),
 #       7 pcb-agent prefix, 8 check global dnc (1/0), 9 callback grace s, 10 history prefix,
 #       11 abandoned-key prefix, 12 fetch abandoned (1/0)
-# Returns {false, reaped} when nothing is due, else
-#   {id, token, d, m, lost, dnc flags, abandoned, pick, reaped}
+# Returns {false, reaped, wrap_due} when nothing is due, else
+#   {id, token, d, m, lost, dnc flags, abandoned, pick, reaped, wrap_due}
+# (wrap_due: 1 when an answered record's disposition deadline has passed)
 CLAIM = r"""
 local now = tonumber(ARGV[1])
 local rp, batch = ARGV[4], tonumber(ARGV[5])
 local reaped = {}
+local wrap_due = #redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', ARGV[1], 'LIMIT', 0, 1)
 -- 1. expired leases (a crashed node) come back; their token dies with them
 local exp = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, batch)
 for _, id in ipairs(exp) do
@@ -74,10 +76,10 @@ end
 local tries = 0
 while not id do
   local p = redis.call('ZPOPMIN', KEYS[1])
-  if #p == 0 then return {false, reaped} end
+  if #p == 0 then return {false, reaped, wrap_due} end
   if redis.call('HGET', rp .. p[1], 'st') == 'pending' then id = p[1] end
   tries = tries + 1
-  if tries > 100 and not id then return {false, reaped} end
+  if tries > 100 and not id then return {false, reaped, wrap_due} end
 end
 local k = rp .. id
 local tok = redis.call('INCR', KEYS[4])
@@ -106,7 +108,7 @@ redis.call('HSET', k, 'st', 'claimed', 'tok', tok, 'own', ARGV[3], 'ca', ARGV[1]
            'pick', pick, 'exp', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[2], id)
 return {id, tok, f[1] or '', f[2] or '', f[3] or '', table.concat(flags, ','),
-        table.concat(aband, ','), pick, reaped}
+        table.concat(aband, ','), pick, reaped, wrap_due}
 """
 
 # KEYS: 1 rec, 2 leases, 3 ready, 4 sched, 5 pcb, 6 pcb:{agent} (target), 7 wrap, 8 hist,

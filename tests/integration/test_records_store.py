@@ -128,3 +128,117 @@ async def test_agent_actions(store: RecordStore) -> None:
     assert await store.claim_next("n", now=cb_time + 1, agent_id="agent-9") is None
     mine = await store.claim_next("n", now=cb_time + 1, agent_id="agent-1")
     assert mine is not None and mine.callback is not None
+
+
+async def test_due_callback_comes_before_new_records_and_personal_grace(
+        store: RecordStore) -> None:
+    await store.import_records([rec("cb", NY), rec("vip", "+12125551235", priority=200)],
+                               now=NOW)
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None and c.record_id == "vip"  # higher priority first
+    await store.reschedule(c, "agent-1", NOW + 1, CallbackRequest(at=str(NOW + 600)))
+    c2 = await store.claim_next("n", now=NOW + 2)
+    assert c2 is not None and c2.record_id == "cb"
+    await store.reschedule(c2, "agent-7", NOW + 3,
+                           CallbackRequest(at=str(NOW + 600), personal=True))
+    await store.import_records([rec("new", "+12125551236", priority=255)], now=NOW + 700)
+    first = await store.claim_next("n", now=NOW + 700)
+    assert first is not None and first.record_id == "vip"  # due callback before new records
+    assert first.callback is not None
+    await store.report_attempt(first, Outcome.ANSWERED, 200, now=NOW + 700, disposition="Sale")
+    # the personal one: invisible to others until the grace (900 s) has passed
+    nxt = await store.claim_next("n", now=NOW + 701)
+    assert nxt is not None and nxt.record_id == "new"
+    await store.report_attempt(nxt, Outcome.ANSWERED, 200, now=NOW + 701, disposition="Sale")
+    assert await store.claim_next("n", now=NOW + 702) is None
+    late = await store.claim_next("n", now=NOW + 600 + 901)
+    assert late is not None and late.record_id == "cb"
+
+
+async def test_dnc_source_down_means_never_dialed(redis_client: aioredis.Redis,
+                                                  redis_prefix: str) -> None:
+    async def broken(numbers: object) -> dict[str, bool]:
+        raise ConnectionError("registry down")
+
+    store = RecordStore(redis_client, campaign="demo", prefix=redis_prefix, dnc_lookup=broken)
+    await store.import_records([rec("r1", NY, "+12125551235")], now=NOW)
+    assert await store.claim_next("n", now=NOW) is None
+    blocked = store.drain_blocked()
+    assert [b.rule for b in blocked] == ["dnc.unavailable", "dnc.unavailable"]
+    counts = await store.counts(NOW)
+    assert counts["scheduled"] == 1  # tried again after dnc_retry_s, not ended
+
+    async def partial(numbers: object) -> dict[str, bool]:
+        return {NY: True, "+12125551235": False}
+
+    store.dnc_lookup = partial
+    c = await store.claim_next("n", now=NOW + 301)
+    assert c is not None and c.number == "+12125551235"
+
+
+async def test_uk_abandoned_lock_across_records(redis_client: aioredis.Redis,
+                                                redis_prefix: str) -> None:
+    policy = CampaignPolicy(uk_mode=True, region_hours={"GB": "00:00-24:00"})
+    store = RecordStore(redis_client, campaign="uk", policy=policy, prefix=redis_prefix)
+    uk = "+447400123456"
+    await store.import_records([rec("a", uk), rec("b", uk)], now=NOW)
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None
+    await store.report_attempt(c, Outcome.ABANDONED, 200, now=NOW + 5)
+    assert await store.claim_next("n", now=NOW + 10) is None  # record b, same number: locked
+    assert [b.rule for b in store.drain_blocked()] == ["redial_lock.abandoned"]
+    again = await store.claim_next("n", now=NOW + 5 + 72 * 3600)
+    assert again is not None
+
+
+async def test_wrapup_deadline_applies_default_disposition(store: RecordStore) -> None:
+    await store.import_records([rec("r1", NY)], now=NOW)
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None
+    await store.report_attempt(c, Outcome.ANSWERED, 200, now=NOW + 5, agent_id="a")
+    assert (await store.counts(NOW + 6))["wrapup"] == 1
+    await store.claim_next("n", now=NOW + 5 + 901)
+    got = await store.get("r1")
+    assert got is not None and got[1] is RecordState.PENDING
+    hist = await store.history("r1")
+    assert hist[-1].kind == "disposition" and hist[-1].disposition == "No Disposition"
+    with pytest.raises(StaleLease):
+        await store.complete(c, "a", NOW + 1000, "Sale")
+
+
+async def test_reimport_keeps_what_is_stored_and_reports_progress(store: RecordStore,
+                                                                  tmp_path: Path) -> None:
+    csv = tmp_path / "l.csv"
+    csv.write_text("id,phone,notes\n" + "".join(f"r{i},21255512{i:02d},n{i}\n"
+                                               for i in range(50)))
+    seen: list[tuple[int, int, int]] = []
+    first = await store.import_csv(csv, progress=lambda *a: seen.append(a), batch=10, now=NOW)
+    assert first.imported == 50 and seen and seen[-1][1] == seen[-1][2]
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None
+    await store.report_attempt(c, Outcome.ANSWERED, 200, now=NOW, disposition="Sale")
+    csv.write_text("id,phone,notes\nr0,2125551299,changed\nr99,bad,x\n")
+    second = await store.import_csv(csv, now=NOW)
+    assert second.imported == 0
+    assert [e[0] for e in second.errors] == [2, 3]
+    assert "already stored" in second.errors[0][1]
+    got = await store.get(c.record_id)
+    assert got is not None and got[1] is RecordState.DONE  # untouched by the re-import
+
+
+async def test_skip_decline_and_stats(store: RecordStore) -> None:
+    await store.import_records([rec("r1", NY), rec("r2", "+12125551235")], now=NOW)
+    a = await store.claim_next("n", now=NOW)
+    assert a is not None
+    d = await store.skip(a, "agent", NOW)
+    assert d.due == NOW + store.policy.skip_delay_s
+    b = await store.claim_next("n", now=NOW + 1)
+    assert b is not None
+    d = await store.decline(b, "agent", NOW + 2, do_not_call=True)
+    assert d.state is RecordState.DONE and d.dnc_added == [b.number]
+    assert await store.dnc.contains(b.number)
+    stats = await store.stats()
+    assert stats["skips"] == 1 and stats["declines"] == 1 and stats["done"] == 1
+    assert (await store.claim_next("n", now=NOW + 3)) is None  # r1 skipped until later
+    later = await store.claim_next("n", now=NOW + store.policy.skip_delay_s + 1)
+    assert later is not None and later.record_id == a.record_id
