@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import gc
 import datetime as dt
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -133,7 +133,7 @@ async def bench(url: str, import_rows: int, store_size: int, claims: int, race: 
         fill = max(0, store_size - import_rows)
         log(f"filling the store with {fill:,} more records ...")
         t0 = time.perf_counter()
-        rep = await store.import_records(gen_records(import_rows, fill), now=NOW, batch=2000)
+        await store.import_records(gen_records(import_rows, fill), now=NOW, batch=2000)
         fill_s = time.perf_counter() - t0
         out["fill_rows_per_s"] = round(fill / fill_s) if fill else 0
         counts = await store.counts(NOW)
