@@ -92,7 +92,7 @@ def _settings(args: argparse.Namespace) -> tuple[str, str, CampaignPolicy, str]:
         for c in cfg.campaigns:
             if c.name == args.campaign:
                 policy = getattr(c, "policy", None) or policy
-                region = c.region
+                region = str(getattr(c, "region", "") or policy.region)
                 break
         else:
             raise ConfigError("campaigns", f"no campaign named {args.campaign!r} in {cfg_path}")
