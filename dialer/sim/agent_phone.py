@@ -217,12 +217,12 @@ class Phone:
         # pjsua2 media and accounts must go before the library: a ToneGenerator
         # destroyed after libDestroy() throws from its destructor (abort).
         quick = not self.calls  # nothing left to hear back from: skip pjsua's 1 s wait
-        self.calls.clear()
         self.tone = self.keep = None
         if getattr(self, "account", None) is not None:
             self.account.shutdown()
             self.account = None
         self.ep.libDestroy(self.pj.PJSUA_DESTROY_NO_RX_MSG if quick else 0)
+        self.calls.clear()  # after libDestroy: a live Call's destructor would hang up (and may throw)
         self.ep = None
 
 

@@ -132,7 +132,7 @@ class AccountHandlers:
         try:
             call.hangup(prm)
         except pj.Error:
-            pass
+            self.graveyard.append(call)  # never let a live Call's destructor hang up (and throw)
         self.log.info("sip.incoming_call_rejected")
 
 

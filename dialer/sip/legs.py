@@ -92,6 +92,7 @@ class LegHandlers(AccountHandlers):
         self.agents: dict[str, Leg] = {}
         self.CallClass: Any = None
         self.capacity = 0
+        self.graveyard: list[Any] = []  # pjsua2 objects to drop after libDestroy()
 
     def guard(self, fn: Any, *args: Any) -> None:
         """Run a callback body; an exception is logged and counted, never raised into PJSIP."""
@@ -279,6 +280,9 @@ class LegHandlers(AccountHandlers):
     def abandon_legs(self) -> None:
         """At teardown: every leg still here gets its final event (the library hangs them up)."""
         mono = time.monotonic()
+        # Keep their Call objects until after libDestroy(): a pjsua2 Call deleted while
+        # its call is active hangs up from its destructor, and a throw there aborts.
+        self.graveyard.extend(leg.call for leg in (*self.customers.values(), *self.agents.values()) if leg.call)
         for leg in list(self.customers.values()):
             self._finish_customer(leg, 0 if not leg.answered else leg.final_code, "dialer stopped", mono)
         for leg in list(self.agents.values()):

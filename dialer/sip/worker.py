@@ -106,7 +106,13 @@ class PjsipWorker(LegHandlers, MediaHandlers):
             self.info = self._setup()
         except BaseException as exc:  # noqa: BLE001 - reported to start()
             self._teardown()
-            started(exc if isinstance(exc, SipFailure) else SipFailure(0, f"PJSIP start-up failed: {exc}"))
+            # A fresh exception without a traceback: the original's frames hold the
+            # Endpoint, and pjsua2 allows one per process.
+            if isinstance(exc, SipFailure):
+                started(SipFailure(exc.code, exc.reason))
+            else:
+                started(SipFailure(0, f"PJSIP start-up failed: {exc}"))
+            del exc
             return
         started(self.info)
         try:
@@ -158,8 +164,11 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         pj = self.pj = import_pjsua2()
         info = dict(engine_info() or {})
         _raise_fd_limit(4 * s.max_calls + 256)
-        ep = self.ep = pj.Endpoint()
-        ep.libCreate()
+        if _endpoint_exists(pj):
+            # pj.Endpoint() would throw from C++ and abort the process.
+            raise SipFailure(0, "a PJSIP endpoint already exists in this process (one SipEdge at a time)")
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()
         cfg = pj.EpConfig()
         ua = cfg.uaConfig
         ua.maxCalls = s.max_calls
@@ -183,13 +192,13 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         if info.get("max_conf_ports"):
             mc.maxMediaPorts = min(int(info["max_conf_ports"]), 3 * s.max_calls + 16)
         try:
-            ep.libInit(cfg)
+            self.ep.libInit(cfg)
         except pj.Error as exc:
             raise SipFailure(0, f"PJSIP libInit failed: {exc.info()}") from None
-        ep.audDevManager().setNullDev()
+        self._create_transport()  # first: a taken port fails before any audio device opens
+        self.ep.audDevManager().setNullDev()
         self._set_codecs()
-        self._create_transport()
-        ep.libStart()
+        self.ep.libStart()
         self.setup_accounts()
         self.setup_media()
         capacity = s.max_calls
@@ -267,6 +276,7 @@ class PjsipWorker(LegHandlers, MediaHandlers):
                 self.ep.libDestroy(self.pj.PJSUA_DESTROY_NO_RX_MSG if quick else 0)
             except Exception:
                 self.log.exception("sip.teardown_failed", step="libDestroy")
+            self.graveyard.clear()
             self.ep = None
         self.log.info("sip.stopped", **{k: self.counters[k] for k in ("calls_placed", "calls_finished")})
 
@@ -283,6 +293,14 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         out["running"] = bool(self.thread and self.thread.is_alive())
         out["stopping"] = self.stopping
         return out
+
+
+def _endpoint_exists(pj: Any) -> bool:
+    try:
+        pj.Endpoint.instance()
+    except Exception:  # noqa: BLE001 - pj.Error: no instance
+        return False
+    return True
 
 
 def _raise_fd_limit(wanted: int) -> None:

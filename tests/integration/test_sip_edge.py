@@ -323,3 +323,10 @@ async def test_stop_ends_every_call_with_an_event(tmp_path: Path) -> None:
     assert (up[0].outcome, up[0].hangup_by) == (Outcome.ANSWERED, "dialer")
     assert (ringing[0].outcome, ringing[0].hangup_by) == (Outcome.NO_ANSWER, "dialer")
     assert not edge.running
+
+
+async def test_one_edge_per_process(make_edge: Any) -> None:
+    await make_edge(free_port())
+    second = SipEdge(SipSettings(bind_port=free_port(), rtp_port_start=free_port(25000, 25900, pair=True)), print)
+    with pytest.raises(SipFailure, match="already exists"):
+        await second.start()
