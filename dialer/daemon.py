@@ -263,6 +263,8 @@ class Daemon:
             runner.on_connected(call, event.mono)
         elif kind == "FrameResult":
             runner.on_amd(call, event.value)
+        elif kind == "BridgeFailed":
+            runner.on_bridge_failed(call, event.agent_id, event.reason)
         elif kind == "CallFinished":
             runner.on_finished(call, event.outcome, event.sip_code, event.reason, event.mono, event.hangup_by)
 

@@ -286,6 +286,17 @@ class CampaignRunner:
         if self.pacing is not None:
             self.pacing.call_connected_to_agent(call.call_id, time.time())
 
+    def on_bridge_failed(self, call: ActiveCall, agent_id: str, reason: str) -> None:
+        """The agent's leg was not there after all: try another agent within the 2 s."""
+        self.log.error("bridge_failed", call_id=call.call_id, agent_id=agent_id, reason=reason)
+        agent = self.roster.agents.get(agent_id)
+        if agent is not None and agent.state is AgentState.BUSY and agent.call_id == call.call_id:
+            self._agent_event(agent, AgentEvent.HANGUP)
+            self._schedule_wrap_up(agent)
+        call.agent_id, call.bridged_mono = "", None
+        if call.call_id in self.calls and call.override is None:
+            self._connect_agent(call)
+
     def _serve_waiting_calls(self) -> None:
         """A freed agent takes a live caller already waiting before any new dial."""
         waiting = sorted(
