@@ -29,6 +29,9 @@ from dialer.compliance.hours import Schedule, common_next_open, get_zone, local,
 from dialer.compliance.numbers import number_info
 from dialer.compliance.refusals import Refusal, Rule, refuse
 
+__all__ = ["DncStatus", "GateDecision", "GateInput", "NumberFacts", "Refusal", "check_hours",
+           "check_number", "decide", "zones_for"]
+
 
 class DncStatus(enum.StrEnum):
     """The result of looking a number up in the DNC lists, as the edge found it."""

@@ -17,7 +17,7 @@ from dialer.campaign.callbacks import CallbackRefused, CallbackRequest, resolve_
 from dialer.campaign.records import HistoryEntry, NumberType, Phone, Progress, Record, parse_field
 from dialer.campaign.retry import Plan, RecordDecision, plan_attempt, plan_disposition
 from dialer.campaign.states import RecordEvent, RecordState
-from dialer.errors import InputError, InvalidTransition
+from dialer.errors import ComplianceBlocked, InputError, InvalidTransition
 from dialer.outcomes import Outcome
 from dialer.store.core import TIER_NORMAL, TIER_TOP, HasLease, Loaded, StoreCore, rank
 
@@ -33,13 +33,24 @@ class AgentActions(StoreCore):
 
     async def accept(self, ref: HasLease, agent_id: str, now: float,
                      lease_s: float | None = None) -> RecordDecision:
-        """The agent accepts: the record is dialed next."""
+        """The agent accepts: the record is dialed next.
+
+        The compliance gate runs again for the claimed number (a preview may sit on a
+        screen for minutes): ComplianceBlocked when it may no longer be dialed; the
+        record stays with the agent, who can skip, decline or reschedule it.
+        """
+        loaded = await self.load(ref)
+        refusal = await self.recheck(loaded, now)
+        if refusal is not None:
+            raise ComplianceBlocked(refusal.rule.value, ref.record_id,
+                                    f"{refusal.detail} [{refusal.citation}]")
         return await self._simple(ref, RecordEvent.ACCEPT, agent_id, now, lease_s,
-                                  AgentWorkState.DIALING)
+                                  AgentWorkState.DIALING, loaded)
 
     async def _simple(self, ref: HasLease, event: RecordEvent, agent_id: str, now: float,
-                      lease_s: float | None, agent_state: AgentWorkState) -> RecordDecision:
-        loaded = await self.load(ref)
+                      lease_s: float | None, agent_state: AgentWorkState,
+                      loaded: Loaded | None = None) -> RecordDecision:
+        loaded = loaded or await self.load(ref)
         state = await self._write(
             ref.record_id, ref.token, event, loaded.state, now=now,
             history=[HistoryEntry(at=now, kind=event.value, agent_id=agent_id,

@@ -290,6 +290,38 @@ class StoreCore:
             return p.not_callable_disposition
         return p.bad_record_disposition
 
+    async def recheck(self, loaded: Loaded, now: float) -> gate.Refusal | None:
+        """Run the gate again for the number a claim picked (e.g. when a preview is accepted
+        minutes after the claim). Returns the refusal, also queued for drain_blocked()."""
+        record, idx = loaded.record, loaded.pick
+        if not 0 <= idx < len(record.numbers):
+            return None
+        number = record.numbers[idx].number
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(k.global_dnc, number)
+            pipe.sismember(k.dnc, number)
+            pipe.get(k.abandoned_prefix + number)
+            g, c, ab = await pipe.execute()
+        flag = str((1 if g and self.policy.dnc_global else 0) + (2 if c else 0))
+        flags = ["0"] * len(record.numbers)
+        flags[idx] = flag
+        aband = [""] * len(record.numbers)
+        aband[idx] = _s(ab)
+        facts = await self._facts(record, loaded.progress, flags, aband)
+        refusal = gate.check_number(
+            self.policy,
+            gate.GateInput(record_id=loaded.record_id, numbers=facts,
+                           marks=loaded.progress.marks, timezone=record.timezone),
+            idx, now,
+        )
+        if refusal is not None:
+            self._blocked.append(Blocked(
+                record_id=loaded.record_id, number=number, rule=refusal.rule.value,
+                citation=refusal.citation, detail=refusal.detail, at=now, until=refusal.until,
+                number_index=idx))
+        return refusal
+
     def drain_blocked(self) -> list[Blocked]:
         """Refusals seen since the last call, oldest first (for DialBlocked events)."""
         out, self._blocked = self._blocked, []
@@ -317,7 +349,7 @@ class StoreCore:
                 record=loaded.record, progress=loaded.progress, due=t, now=t,
                 tier_rank=loaded.rank,
             )
-        except (StaleLease, InvalidTransition):
+        except (StaleLease, InvalidTransition, InputError):
             return False
         return True
 
@@ -531,7 +563,7 @@ class StoreCore:
                     at=now, kind="disposition", disposition=self.policy.wrapup_disposition,
                     detail="no disposition before the deadline", token=loaded.token)])
                 done += 1
-            except (StaleLease, InvalidTransition):
+            except (StaleLease, InvalidTransition, InputError):
                 continue
         return done
 

@@ -242,3 +242,23 @@ async def test_skip_decline_and_stats(store: RecordStore) -> None:
     assert (await store.claim_next("n", now=NOW + 3)) is None  # r1 skipped until later
     later = await store.claim_next("n", now=NOW + store.policy.skip_delay_s + 1)
     assert later is not None and later.record_id == a.record_id
+
+
+async def test_accept_rechecks_the_gate(store: RecordStore) -> None:
+    from dialer.errors import ComplianceBlocked
+
+    await store.import_records([rec("r1", NY)], now=NOW)
+    c = await store.claim_next("n", now=NOW, lease_s=3 * 3600)
+    assert c is not None
+    await store.offer(c, "agent-1", NOW)
+    await store.dnc.add([NY])  # listed while the preview was on screen
+    with pytest.raises(ComplianceBlocked) as err:
+        await store.accept(c, "agent-1", NOW + 60)
+    assert err.value.rule == "dnc.campaign"
+    await store.dnc.remove([NY])
+    late = dt.datetime(2024, 6, 11, 1, 30, tzinfo=dt.UTC).timestamp()  # 21:30 New York
+    with pytest.raises(ComplianceBlocked) as err:
+        await store.accept(c, "agent-1", late)
+    assert err.value.rule == "calling_hours" and "310.4(c)" in str(err.value)
+    d = await store.accept(c, "agent-1", NOW + 120)
+    assert d.state is RecordState.ACCEPTED
