@@ -81,8 +81,8 @@ class Daemon:
         assert self.bus is not None
         self.bus.publish(event)
 
-    def _make_runner(self, settings: config_mod.CampaignSettings) -> CampaignRunner:
-        from dialer.pacing_adapter import make_pacing
+    async def _make_runner(self, settings: config_mod.CampaignSettings) -> CampaignRunner:
+        from dialer.pacing_adapter import LivePacing
         from dialer.store.records import RecordStore
 
         assert self.redis is not None
@@ -99,7 +99,8 @@ class Daemon:
 
         return CampaignRunner(
             settings, self.cfg, store=store, edge=self.edge, publish=self.publish, roster=self.roster,
-            pacing=make_pacing(settings), amd_factory=amd_factory, on_agent_free=self.kick_all,
+            pacing=await LivePacing.load(settings, self.redis, self.cfg.redis.prefix),
+            amd_factory=amd_factory, on_agent_free=self.kick_all,
         )
 
     async def run(self) -> int:
@@ -126,7 +127,7 @@ class Daemon:
             self.roster.add(agent.id, now)
             self.edge.connect_agent(agent.id, agent.extension)
         for settings in self.cfg.campaigns:
-            self.runners[settings.name] = self._make_runner(settings)
+            self.runners[settings.name] = await self._make_runner(settings)
             if settings.autostart:
                 self.runners[settings.name].start()
 
@@ -172,11 +173,19 @@ class Daemon:
                     await runner.renew_leases()
             if mono - last_stats >= STATS_EVERY_S:
                 last_stats = mono
-                for runner in self.runners.values():
-                    if runner.running and runner.pacing is not None:
-                        self.publish(runner.pacing.stats_event(runner, time.time()))
+                await self._publish_pacing()
             if self.exit_when_finished and self.runners and all(r.finished for r in self.runners.values()):
                 self.request_stop("finished")
+
+    async def _publish_pacing(self) -> None:
+        assert self.redis is not None
+        for runner in self.runners.values():
+            if runner.running:
+                self.publish(runner.pacing.stats_event(runner, time.time()))
+            try:
+                await runner.pacing.save(self.redis, self.cfg.redis.prefix)
+            except (aioredis.ConnectionError, OSError) as exc:
+                self.log.warning("abandon_ledger_not_saved", campaign=runner.name, error=str(exc))
 
     async def _commands(self) -> None:
         assert self.redis is not None
@@ -307,6 +316,7 @@ class Daemon:
                 runner.calls.pop(call.call_id, None)
         for agent in self.cfg.agents:
             self.edge.disconnect_agent(agent.id)
+        await self._publish_pacing()
 
 
 def main(argv: list[str]) -> int:

@@ -194,8 +194,7 @@ class CampaignRunner:
                 number=claim.number, uri=uri, caller_id=self.settings.caller_id,
             )
         )
-        if self.pacing is not None:
-            self.pacing.call_dialed(call_id, now)
+        self.pacing.call_dialed(call_id, now)
         self.edge.place_call(
             call_id, claim.number, caller_id=self.settings.caller_id,
             ring_timeout_s=self._ring_timeout, frame_consumer=consumer,
@@ -213,8 +212,7 @@ class CampaignRunner:
         self.publish(
             ev.CallAnswered(at=now, call_id=call.call_id, campaign=self.name, ring_s=round(mono - call.placed_mono, 3))
         )
-        if self.pacing is not None:
-            self.pacing.call_answered(call.call_id, now)
+        self.pacing.call_answered(call.call_id, now)
         if not call.amd_pending:
             self._connect_agent(call)
 
@@ -230,8 +228,7 @@ class CampaignRunner:
                     latency_ms=latency, detector=self.settings.amd.detector,
                 )
             )
-            if self.pacing is not None:
-                self.pacing.call_amd(call.call_id, verdict.label, now)
+            self.pacing.call_amd(call.call_id, verdict.label, now)
             self._act_on_verdict(call, verdict.label)
             return
         # Drop point: the beep (or the greeting) has ended; leave the message now.
@@ -283,8 +280,7 @@ class CampaignRunner:
                 wait_ms=int((call.bridged_mono - decided) * 1000),
             )
         )
-        if self.pacing is not None:
-            self.pacing.call_connected_to_agent(call.call_id, time.time())
+        self.pacing.call_connected_to_agent(call.call_id, time.time())
 
     def on_bridge_failed(self, call: ActiveCall, agent_id: str, reason: str) -> None:
         """The agent's leg was not there after all: try another agent within the 2 s."""
@@ -313,8 +309,7 @@ class CampaignRunner:
             return
         call.waiting_since = None
         call.override = Outcome.ABANDONED
-        if self.pacing is not None:
-            self.pacing.call_abandoned(call.call_id, time.time())
+        self.pacing.call_abandoned(call.call_id, time.time())
         self.log.warning("call_abandoned", call_id=call.call_id)
         self._play(call, self.settings.safe_harbor_prompt, "safe_harbor")
 
@@ -353,8 +348,7 @@ class CampaignRunner:
                 hangup_by=call.hangup_by or hangup_by,
             )
         )
-        if self.pacing is not None:
-            self.pacing.call_ended(call.call_id, final, now)
+        self.pacing.call_ended(call.call_id, final, now)
         self._spawn(self._report(call, final, sip_code, now))
         self.kick()
 
@@ -395,8 +389,7 @@ class CampaignRunner:
         old, new = agent.handle(event, now, call_id)
         if old is not new:
             self.publish(ev.AgentStateChanged(at=now, agent_id=agent.agent_id, campaign=self.name, old=old.value, new=new.value, reason=event.value))
-        if self.pacing is not None:
-            self.pacing.agent_changed(agent, now)
+        self.pacing.agent_changed(agent, now)
 
     # ------------------------------------------------------------ leases and drain
 
