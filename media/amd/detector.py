@@ -39,8 +39,8 @@ BEEP_MIN_HZ = 400.0
 class AmdParams(msgspec.Struct, frozen=True, kw_only=True):
     """Decision parameters of :class:`AmdDetector`; times in milliseconds."""
 
-    pause_short_ms: int = 520  # pause that ends a short turn (a "Hello?")
-    pause_long_ms: int = 780  # pause that ends a long turn (a receptionist's answer)
+    pause_short_ms: int = 580  # pause that ends a short turn (a "Hello?")
+    pause_long_ms: int = 860  # pause that ends a long turn (a receptionist's answer)
     short_turn_ms: int = 1200  # turns up to this long need pause_short_ms ...
     long_turn_ms: int = 2500  # ... from this long pause_long_ms; linear between
     min_voice_ms: int = 120  # voiced time a turn needs before a pause can end it

@@ -158,6 +158,46 @@ def run_clip(name: str, truth: ClipTruth, frames: list[bytes]) -> ClipOutcome:
     )
 
 
+def bench(names: list[str], clips: list[tuple[ClipTruth, list[bytes]]], calls: int,
+          seconds: float) -> list[dict[str, Any]]:
+    """CPU of ``calls`` concurrent calls that are all in the AMD phase, all the time.
+
+    Every 20 ms tick feeds one frame to each of ``calls`` sessions, round-robin
+    as a media thread would; a session that is done is replaced at once by a
+    new one on the next clip, so every call is always being analysed (the
+    worst case: a campaign start, or every line answering at once). The
+    result is CPU seconds per second of audio, i.e. the share of one core.
+    """
+    out = []
+    ticks = int(seconds * 1000 / FRAME_MS)
+    for name in names:
+        sessions = [make_session(name) for _ in range(calls)]
+        streams = [clips[i % len(clips)][1] for i in range(calls)]
+        pos = [0] * calls
+        cursor = calls
+        fed = restarts = 0
+        start = time.process_time()
+        for _ in range(ticks):
+            for i in range(calls):
+                session, k = sessions[i], pos[i]
+                if session.done or k >= len(streams[i]):
+                    session = sessions[i] = make_session(name)
+                    streams[i] = clips[cursor % len(clips)][1]
+                    cursor += 1
+                    restarts += 1
+                    k = 0
+                pos[i] = k + 1
+                session.feed(streams[i][k], (k + 1) * FRAME_MS)
+                fed += 1
+        cpu = time.process_time() - start
+        audio_s = ticks * FRAME_MS / 1000
+        out.append({"detector": name, "calls": calls, "audio_s": audio_s, "frames": fed,
+                    "sessions": calls + restarts,
+                    "us_per_frame": round(cpu / fed * 1e6, 3),
+                    "core_share": round(cpu / audio_s, 5)})
+    return out
+
+
 def detector_names(spec: str) -> list[str]:
     names = list(DETECTORS) if spec == "all" else [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n not in DETECTORS]
@@ -179,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="list misclassified clips (in the JSON as 'misclassified')")
     ap.add_argument("--clips-out", type=Path, default=None,
                     help="write every clip's outcome as JSON lines to this file")
+    ap.add_argument("--bench", type=int, metavar="CALLS", default=0,
+                    help="instead of scoring, measure the CPU of CALLS concurrent calls "
+                         "that are all in the AMD phase (e.g. 100)")
+    ap.add_argument("--bench-seconds", type=float, default=60.0,
+                    help="simulated audio time for --bench (default 60)")
     args = ap.parse_args(argv)
     try:
         names = detector_names(args.detector)
@@ -199,6 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         print("amd-eval: no clip could be evaluated", file=sys.stderr)
         return 2
+
+    if args.bench > 0:
+        results = bench(names, clips, args.bench, args.bench_seconds)
+        if args.json:
+            print(json.dumps({"bench": results, "errors": errors}, indent=2))
+        else:
+            for r in results:
+                print(f"{r['detector']}: {r['calls']} calls in AMD for {r['audio_s']:.0f} s of "
+                      f"audio ({r['sessions']} sessions): {r['us_per_frame']:.2f} us/frame, "
+                      f"{100 * r['core_share']:.2f}% of one core")
+        return 1 if errors else 0
 
     summaries = []
     clip_log = open(args.clips_out, "w") if args.clips_out else None  # noqa: SIM115

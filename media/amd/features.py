@@ -38,10 +38,8 @@ _MIN_GAIN: Final = 10.0 ** (TONE_MIN_GAIN_DB / 10.0)
 FrameFeature = tuple[float, float]
 
 
-def frame_features(
-    r0: float, r1: float, r2: float, xe: float, xe1: float, xs1: float, xs2: float
-) -> FrameFeature:
-    """Energy and tone frequency of one frame.
+def tone_hz(r0: float, r1: float, r2: float, xe: int, xe1: int, xs1: int, xs2: int) -> float:
+    """The frequency of the tone a frame holds, or 0.0 if it is not tonal.
 
     ``r0``, ``r1``, ``r2`` are the sums over the frame of ``x[n]*x[n-k]``
     (k = 0, 1, 2, reaching two samples into the previous frame); ``xe`` and
@@ -50,26 +48,38 @@ def frame_features(
     exactly, and they are exact for a sinusoid whatever the number of periods
     in the frame.
     """
-    energy_db = 10.0 * math.log10(r0 / FRAME_SAMPLES + 1.0)
-    if energy_db < TONE_MIN_ENERGY_DB:
-        return energy_db, 0.0
     c11 = r0 - xe * xe + xs1 * xs1  # sum of x[n-1]^2
     c22 = c11 - xe1 * xe1 + xs2 * xs2  # sum of x[n-2]^2
     c12 = r1 - xe * xe1 + xs1 * xs2  # sum of x[n-1]*x[n-2]
     den = c11 * c22 - c12 * c12
     if den <= 0.0:
-        return energy_db, 0.0
+        return 0.0
     a1 = (r1 * c22 - r2 * c12) / den
     a2 = (r2 * c11 - r1 * c12) / den
     if -a2 < TONE_MIN_POLE_R2:
-        return energy_db, 0.0
+        return 0.0
     resid = r0 - a1 * r1 - a2 * r2
     if resid * _MIN_GAIN > r0:
-        return energy_db, 0.0
+        return 0.0
     c = a1 / (2.0 * math.sqrt(-a2))
     if not -1.0 < c < 1.0:
-        return energy_db, 0.0
-    return energy_db, math.acos(c) / _TWO_PI_OVER_SR
+        return 0.0
+    return math.acos(c) / _TWO_PI_OVER_SR
+
+
+def energy_db(r0: float) -> float:
+    """Frame energy in dB re 1 LSB² from the sum of squares ``r0``."""
+    return 10.0 * math.log10(r0 / FRAME_SAMPLES + 1.0)
+
+
+def frame_features(
+    r0: float, r1: float, r2: float, xe: int, xe1: int, xs1: int, xs2: int
+) -> FrameFeature:
+    """Energy and tone frequency of one frame (what :class:`FrameAnalyzer` yields)."""
+    e = energy_db(r0)
+    if e < TONE_MIN_ENERGY_DB:
+        return e, 0.0
+    return e, tone_hz(r0, r1, r2, xe, xe1, xs1, xs2)
 
 
 class FrameAnalyzer:
@@ -102,8 +112,8 @@ class FrameAnalyzer:
         self._views = [(lagged[:k], cur[:k], out[:k]) for k in range(1, block_frames + 1)]
         self._buf = bytearray()
         self._need = block_frames * FRAME_BYTES
-        self._h1 = 0.0  # last two samples of the previous block
-        self._h2 = 0.0
+        self._h1 = 0  # last two samples of the previous block
+        self._h2 = 0
 
     @property
     def pending_frames(self) -> int:
@@ -130,10 +140,13 @@ class FrameAnalyzer:
         xs1, xs2 = self._h1, self._h2
         feats = []
         end = FRAME_SAMPLES - 1
+        gate = TONE_MIN_ENERGY_DB
+        log10 = math.log10
         for (r0,), (r1,), (r2,) in out.tolist():
-            xe = float(pcm[end])
-            xe1 = float(pcm[end - 1])
-            feats.append(frame_features(r0, r1, r2, xe, xe1, xs1, xs2))
+            xe = pcm[end]
+            xe1 = pcm[end - 1]
+            e = 10.0 * log10(r0 / FRAME_SAMPLES + 1.0)  # energy_db(), inlined
+            feats.append((e, tone_hz(r0, r1, r2, xe, xe1, xs1, xs2) if e >= gate else 0.0))
             xs1, xs2 = xe, xe1
             end += FRAME_SAMPLES
         self._h1, self._h2 = xs1, xs2

@@ -11,7 +11,9 @@ is a run of tonal frames whose frequency stays within ``tone_tolerance`` of
 the run's mean and whose energy stays within ``tone_energy_range_db``:
 synthetic and real vowels can be as tonal as a beep for a frame or five, but
 not that steady for ``tone_min_frames`` (measured on the tune corpus, see
-docs/amd.md). Once confirmed, a tone lasts until a frame is not tonal, moves
+docs/amd.md). A vowel is glued to the speech around it while a beep follows a
+gap, so a run that starts straight out of voice must last
+``tone_glued_min_frames`` instead. Once confirmed, a tone lasts until a frame is not tonal, moves
 off frequency by more than ``tone_tolerance * tone_confirmed_slack`` or drops
 ``tone_drop_db`` below the run's peak.
 """
@@ -36,7 +38,8 @@ class TrackerParams(msgspec.Struct, frozen=True, kw_only=True):
     tone_tolerance: float = 0.01  # relative deviation from the run's mean frequency ...
     tone_confirmed_slack: float = 3.0  # ... multiplied by this once the tone is confirmed
     tone_energy_range_db: float = 1.5  # energy spread allowed while a run is unconfirmed
-    tone_min_frames: int = 8  # 160 ms of steady tone confirm a tone
+    tone_min_frames: int = 8  # 160 ms of steady tone confirm a tone after a quiet gap ...
+    tone_glued_min_frames: int = 14  # ... 280 ms when it starts straight out of voice
     tone_drop_db: float = 9.0  # a confirmed tone ends when energy falls this far
 
 
@@ -66,6 +69,8 @@ class Tracker:
         self._tone_voice_ms = 0
         self._tone_emin = 0.0
         self._tone_emax = 0.0
+        self._tone_needed = p.tone_min_frames
+        self._since_quiet = 0  # active frames since the last inactive one (this one included)
         # latched tone events
         self.tones_confirmed = 0
         self.confirmed_hz = 0.0
@@ -76,7 +81,7 @@ class Tracker:
 
     @property
     def tone_confirmed(self) -> bool:
-        return self.tone_frames >= self.params.tone_min_frames
+        return self.tone_frames >= self._tone_needed
 
     def step_block(self, feats: list[FrameFeature], now_ms: int) -> None:
         """Advance over a block whose last frame was received at ``now_ms``.
@@ -90,6 +95,7 @@ class Tracker:
         floor = self.floor_db
         active = self.active
         run = self.run
+        since_quiet = self._since_quiet
         t = now_ms - (len(feats) - 1) * FRAME_MS
         for energy_db, tone_hz in feats:
             if floor is None or energy_db < floor:
@@ -101,6 +107,7 @@ class Tracker:
             else:
                 active = energy_db > floor + on_db and energy_db > abs_on
             if active:
+                since_quiet += 1
                 run += 1
                 if run > onset:
                     self.voice_ms += FRAME_MS
@@ -112,13 +119,16 @@ class Tracker:
                     self.last_voice_ms = t
             else:
                 run = 0
+                since_quiet = 0
             if tone_hz > 0.0 or self.tone_frames:
                 self.run = run
+                self._since_quiet = since_quiet
                 self._step_tone(energy_db, tone_hz, t)
             t += FRAME_MS
         self.floor_db = floor
         self.active = active
         self.run = run
+        self._since_quiet = since_quiet
 
     def step(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
         """Advance over one frame received at ``t_ms``."""
@@ -129,12 +139,15 @@ class Tracker:
         n = self.tone_frames
         if n:
             ref = self.tone_hz
-            confirmed = n >= p.tone_min_frames
+            confirmed = n >= self._tone_needed
             tol = p.tone_tolerance * (p.tone_confirmed_slack if confirmed else 1.0)
             same = tone_hz > 0.0 and abs(tone_hz - ref) <= tol * ref
             if same:
                 if confirmed:
                     same = energy_db > self._tone_emax - p.tone_drop_db
+                elif n == 1 and energy_db > self._tone_emax:
+                    # tones fade in: forgive an onset frame quieter than the next
+                    self._tone_emin = self._tone_emax = energy_db
                 else:
                     lo = min(self._tone_emin, energy_db)
                     hi = max(self._tone_emax, energy_db)
@@ -148,7 +161,7 @@ class Tracker:
                     self._tone_emin = energy_db
                 if energy_db > self._tone_emax:
                     self._tone_emax = energy_db
-                if n == p.tone_min_frames:
+                if n == self._tone_needed:
                     self.tones_confirmed += 1
                     self.confirmed_hz = self.tone_hz
                     self.confirmed_voice_ms = self._tone_voice_ms
@@ -157,10 +170,16 @@ class Tracker:
                 self.tones_ended += 1
                 self.ended_hz = ref
                 self.ended_ms = t_ms
+                n = 0
             self.tone_frames = 0
+        # n: frames of an unconfirmed run that broke on this frame (0 if none)
         if tone_hz > 0.0:
             self.tone_frames = 1
             self.tone_hz = self._tone_sum = tone_hz
             # voice counted before this run (this frame may already have counted)
             self._tone_voice_ms = self.voice_ms - (FRAME_MS if self.run > 0 else 0)
             self._tone_emin = self._tone_emax = energy_db
+            # a ramp frame may lead the run: up to two active frames still count as a
+            # gap, and so do the frames of a tonal run that just broke (a restart)
+            glued = self._since_quiet - n > 2
+            self._tone_needed = p.tone_glued_min_frames if glued else p.tone_min_frames
