@@ -52,6 +52,7 @@ class EventBus:
         self._log = structlog.get_logger("dialer.bus").bind(stream=stream)
         self.published = 0
         self.dropped = 0
+        self._in_flight = 0  # taken off the queue, not yet written
 
     def start(self) -> None:
         if self._task is None:
@@ -83,10 +84,12 @@ class EventBus:
             events = [await self._queue.get()]
             while len(events) < self._batch and not self._queue.empty():
                 events.append(self._queue.get_nowait())
+            self._in_flight = len(events)
             while True:
                 try:
                     await self._write(events)
                     self.published += len(events)
+                    self._in_flight = 0
                     backoff = 0.1
                     break
                 except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
@@ -94,14 +97,17 @@ class EventBus:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
 
+    @property
+    def pending(self) -> int:
+        """Events accepted but not yet on Redis."""
+        return self._queue.qsize() + self._in_flight
+
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until everything queued so far is written (or the timeout passes)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while not self._queue.empty() and loop.time() < deadline:
+        while self.pending and loop.time() < deadline:
             await asyncio.sleep(0.01)
-        # the writer may still hold one batch in flight
-        await asyncio.sleep(0.05)
 
     async def close(self, timeout_s: float = 5.0) -> None:
         await self.flush(timeout_s)
@@ -110,5 +116,5 @@ class EventBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if not self._queue.empty():
-            self._log.error("events_unwritten_at_close", count=self._queue.qsize())
+        if self.pending:
+            self._log.error("events_unwritten_at_close", count=self.pending)
