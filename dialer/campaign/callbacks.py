@@ -18,7 +18,7 @@ from dialer.campaign.policy import CampaignPolicy
 from dialer.campaign.records import Callback
 from dialer.compliance.gate import check_hours
 from dialer.compliance.hours import get_zone, local, parse_schedule
-from dialer.compliance.numbers import normalize, number_info
+from dialer.compliance.numbers import describe, number_info
 from dialer.compliance.refusals import Refusal
 from dialer.errors import InputError
 
@@ -105,7 +105,7 @@ def resolve_callback(
     new_number = ""
     if req.number:
         try:
-            number = normalize(req.number, region or policy.region)
+            number = describe(req.number, region or policy.region)[0]
         except ValueError as exc:
             raise CallbackRefused("number", str(exc)) from None
         if number in numbers:

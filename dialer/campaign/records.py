@@ -28,6 +28,8 @@ class Phone(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     number: str
     type: NumberType = NumberType.OTHER
     order: int = 0
+    country: str = ""  # ISO country, from the import
+    zones: list[str] = []  # IANA zones from the import; empty = looked up when dialed
 
 
 class FieldKind(enum.StrEnum):

@@ -45,6 +45,8 @@ class DncStatus(enum.StrEnum):
 class NumberFacts(msgspec.Struct, frozen=True, kw_only=True):
     number: str  # E.164
     dnc: DncStatus = DncStatus.UNAVAILABLE  # fail closed: unknown means "cannot validate"
+    country: str = ""  # ISO country of the number; "" = look it up
+    zones: tuple[str, ...] = ()  # IANA zones of the number (from the import); () = look up
     unusable: bool = False
     last_abandoned: float | None = None  # last abandoned call to this number, any record
 
@@ -68,7 +70,7 @@ def zones_for(facts: NumberFacts, record_zone: str, policy: CampaignPolicy) -> l
     """The IANA zones the callee may be in: the record's, else the number's, else the default."""
     if record_zone:
         return [record_zone]
-    _, zones = number_info(facts.number)
+    zones = facts.zones or number_info(facts.number)[1]
     if zones:
         return list(zones)
     return [policy.unknown_zone] if policy.unknown_zone else []
@@ -101,14 +103,15 @@ def _next_midnight(zones: list[str], now: float) -> float:
 
 
 def check_hours(
-    policy: CampaignPolicy, number: str, record_zone: str, now: float
+    policy: CampaignPolicy, number: str, record_zone: str, now: float,
+    facts: NumberFacts | None = None,
 ) -> Refusal | None:
     """Calling hours alone, for one number (also used to validate callbacks)."""
-    facts = NumberFacts(number=number, dnc=DncStatus.CLEAR)
+    facts = facts or NumberFacts(number=number, dnc=DncStatus.CLEAR)
     zones = zones_for(facts, record_zone, policy)
     if not zones:
         return refuse(Rule.UNKNOWN_ZONE, f"no time zone is known for {number}")
-    country, _ = number_info(number)
+    country = facts.country or number_info(number)[0]
     pairs: list[tuple[Schedule, dt.tzinfo]] = [
         (parse_schedule(policy.hours_for(z, country)), get_zone(z)) for z in zones
     ]
@@ -186,7 +189,7 @@ def check_number(
                 f"{policy.abandon_lock_s / 3600:g} h",
                 until=last + policy.abandon_lock_s,
             )
-    return check_hours(policy, facts.number, inp.timezone, now)
+    return check_hours(policy, facts.number, inp.timezone, now, facts)
 
 
 # When every number is refused for good, the record ends; this picks the rule that

@@ -13,12 +13,10 @@ from phonenumbers import timezone as pn_timezone
 UNKNOWN_ZONE = "Etc/Unknown"
 
 
-def normalize(raw: str, region: str = "US") -> str:
-    """Return ``raw`` (any national or international format) as E.164.
+MAX_STORED_ZONES = 8  # numbers with more zones (toll-free) are looked up at dial time
 
-    ValueError says why a number is refused: unparsable, or not a valid number for
-    its country according to phonenumbers' metadata.
-    """
+
+def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber:
     text = raw.strip()
     if not text:
         raise ValueError("empty number")
@@ -28,7 +26,25 @@ def normalize(raw: str, region: str = "US") -> str:
         raise ValueError(f"invalid number {raw!r}: {exc._msg}") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"invalid number {raw!r} for region {region.upper()}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return parsed
+
+
+def normalize(raw: str, region: str = "US") -> str:
+    """Return ``raw`` (any national or international format) as E.164.
+
+    ValueError says why a number is refused: unparsable, or not a valid number for
+    its country according to phonenumbers' metadata.
+    """
+    return phonenumbers.format_number(_parse(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def describe(raw: str, region: str = "US") -> tuple[str, str, tuple[str, ...]]:
+    """``raw`` as (E.164, ISO country, IANA zones); ValueError as for :func:`normalize`."""
+    parsed = _parse(raw, region)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    country = phonenumbers.region_code_for_number(parsed) or ""
+    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != UNKNOWN_ZONE)
+    return e164, country, zones
 
 
 @functools.lru_cache(maxsize=65536)

@@ -219,7 +219,8 @@ class StoreCore:
     async def _facts(
         self, record: Record, progress: Progress, flags: list[str], aband: list[str]
     ) -> list[gate.NumberFacts]:
-        numbers = [p.number for p in record.numbers]
+        phones = record.numbers
+        numbers = [p.number for p in phones]
         external: Mapping[str, bool] | None = None
         failed = False
         if self.dnc_lookup is not None:
@@ -242,6 +243,7 @@ class StoreCore:
             out.append(gate.NumberFacts(
                 number=n, dnc=status, unusable=i in progress.unusable,
                 last_abandoned=float(a) if a else None,
+                country=phones[i].country, zones=tuple(phones[i].zones),
             ))
         return out
 

@@ -25,7 +25,7 @@ from dialer.campaign.records import (
     parse_field,
 )
 from dialer.compliance.hours import is_valid_zone
-from dialer.compliance.numbers import normalize
+from dialer.compliance.numbers import MAX_STORED_ZONES, describe
 from dialer.errors import InputError
 
 DEFAULT_COLUMNS = ("id", "first_name", "last_name", "phone", "phone2", "phone3", "timezone",
@@ -167,11 +167,13 @@ class RowParser:
                 if not cell:
                     continue
                 try:
-                    number = normalize(cell, self.region)
+                    number, country, zones = describe(cell, self.region)
                 except ValueError as exc:
                     bad_numbers.append(f"{t.name}: {exc}")
                     continue
-                phones.append((t.order, pos, Phone(number=number, type=t.ntype)))
+                phones.append((t.order, pos, Phone(
+                    number=number, type=t.ntype, country=country,
+                    zones=list(zones) if len(zones) <= MAX_STORED_ZONES else [])))
             else:
                 assert t.field is not None
                 try:
@@ -200,7 +202,8 @@ class RowParser:
         for _, _, p in phones:
             if p.number not in seen:
                 seen.add(p.number)
-                numbers.append(Phone(number=p.number, type=p.type, order=len(numbers)))
+                numbers.append(Phone(number=p.number, type=p.type, order=len(numbers),
+                                     country=p.country, zones=p.zones))
         return Record(id=rid, numbers=numbers, fields=fields, timezone=tz,
                       priority=priority), warnings
 

@@ -218,3 +218,18 @@ def test_unknown_zone_is_never_dialed_without_a_default() -> None:
     d = decide(CampaignPolicy(), inp, NOW)
     assert d.index is None and d.final_rule is Rule.UNKNOWN_ZONE
     assert decide(CampaignPolicy(unknown_zone="UTC"), inp, NOW).index == 0
+
+
+def test_zones_stored_at_import_match_the_lookup() -> None:
+    from dialer.compliance.numbers import describe
+
+    for n in EXAMPLES:
+        e164, country, zones = describe(n, "US")
+        assert e164 == n
+        assert (country, zones) == number_info(n)
+        stored = NumberFacts(number=n, dnc=DncStatus.CLEAR, country=country, zones=zones)
+        looked_up = NumberFacts(number=n, dnc=DncStatus.CLEAR)
+        for now in (NOW, NOW + 9 * 3600, NOW + 15 * 3600):
+            a = decide(CampaignPolicy(), GateInput(record_id="r", numbers=[stored]), now)
+            b = decide(CampaignPolicy(), GateInput(record_id="r", numbers=[looked_up]), now)
+            assert (a.index, a.retry_at, a.final_rule) == (b.index, b.retry_at, b.final_rule)
