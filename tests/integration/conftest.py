@@ -3,6 +3,8 @@
 - ``redis_url`` (session): the shared server at 127.0.0.1:6379 when it answers, on a
   dedicated DB (``DIALER_TEST_REDIS_DB``, default 12); otherwise a private
   ``redis-server`` started on a free port for the session (no persistence).
+  ``DIALER_TEST_REDIS_URL`` forces a URL; ``DIALER_TEST_REDIS_SHARED=none`` forces the
+  private server (``host:port`` names another shared one).
 - ``redis_prefix``: a key prefix unique to the test, e.g. ``t:1a2b3c4d``.
 - ``redis_client``: ``redis.asyncio.Redis`` on ``redis_url``; every key under
   ``redis_prefix`` is deleted after the test, whatever happened.
@@ -50,9 +52,12 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("DIALER_TEST_REDIS_URL"):
         yield os.environ["DIALER_TEST_REDIS_URL"]
         return
-    if _answers(SHARED_HOST, SHARED_PORT):
-        yield f"redis://{SHARED_HOST}:{SHARED_PORT}/{db}"
-        return
+    shared = os.environ.get("DIALER_TEST_REDIS_SHARED", f"{SHARED_HOST}:{SHARED_PORT}")
+    if shared != "none":
+        host, _, port = shared.rpartition(":")
+        if _answers(host, int(port)):
+            yield f"redis://{host}:{port}/{db}"
+            return
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("no Redis at 127.0.0.1:6379 and no redis-server to start one")
