@@ -84,7 +84,9 @@ class AmdActions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 class CampaignSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str  # id used in Redis keys and events; letters, digits, - and _
-    mode: Literal["progressive", "predictive", "power"] = "progressive"
+    # preview: agents pull records through the agent API and the dialer dials
+    # the one an agent accepts, for that agent (docs/api.md).
+    mode: Literal["progressive", "predictive", "power", "preview"] = "progressive"
     autostart: bool = False  # start dialing when the daemon starts (else: dialer campaign start)
     caller_id: str = ""  # From user part / P-Asserted-Identity; empty = node default
     ring_timeout_s: float | None = None  # overrides sip.ring_timeout_s; never under 15 s
@@ -95,6 +97,12 @@ class CampaignSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     # Records, dispositions, retries, calling hours, attempt limits, DNC and
     # callbacks: documented field by field in dialer/campaign/policy.py.
     policy: CampaignPolicy = CampaignPolicy()
+
+
+class ApiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = True  # the agent API over HTTP (docs/api.md)
+    host: str = "127.0.0.1"
+    port: int = 8080
 
 
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -108,6 +116,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     sip: SipSettings = SipSettings()
     agents: list[AgentSettings] = []
     campaigns: list[CampaignSettings] = []
+    api: ApiSettings = ApiSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def campaign(self, name: str) -> CampaignSettings:
@@ -150,6 +159,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("sip.rtp_port_start", "rtp_port_start + 2 * max_calls must stay under 65536")
     if cfg.sip.ring_timeout_s < MIN_RING_TIMEOUT_S:
         raise ConfigError("sip.ring_timeout_s", f"must be at least {MIN_RING_TIMEOUT_S:g} s (47 CFR 64.1200(a)(6))")
+    if not 0 <= cfg.api.port <= 65535:
+        raise ConfigError("api.port", "must be 0-65535 (0 = any free port)")
     if cfg.node.drain_timeout_s < 0:
         raise ConfigError("node.drain_timeout_s", "must not be negative")
     if cfg.node.lease_s <= 0:

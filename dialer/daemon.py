@@ -226,6 +226,38 @@ class Daemon:
             raise DialerError(f"unknown command {command.cmd!r}")
         self._agent_event(agent.agent_id, target, command.cmd)
 
+    # ------------------------------------------------------------ control (agent API)
+
+    def agent_ready(self, agent_id: str) -> None:
+        """Raises KeyError for an unknown agent, InvalidTransition when not allowed now."""
+        self._agent_event(self.roster.agents[agent_id].agent_id, AgentEvent.READY, "api")
+
+    def agent_not_ready(self, agent_id: str) -> None:
+        agent = self.roster.agents[agent_id]
+        if agent.state is not AgentState.NOT_READY:
+            self._agent_event(agent_id, AgentEvent.NOT_READY, "api")
+
+    def agents(self) -> list[dict[str, Any]]:
+        now = time.time()
+        return [
+            {"agent": a.agent_id, "state": a.state.value, "since": a.since, "call_id": a.call_id,
+             "calls": a.calls, "occupancy": round(a.occupancy(now)[0] / max(a.occupancy(now)[1], 1e-9), 4)}
+            for a in self.roster.agents.values()
+        ]
+
+    async def dial_for_agent(self, campaign: str, ref: Any, agent_id: str) -> str:
+        """Preview accept: dial the agent's claimed record with the agent reserved for it."""
+        from dialer.store.core import Claim
+
+        runner = self.runners[campaign]
+        agent = self.roster.agents[agent_id]
+        loaded = await runner.store.load(ref)
+        number = loaded.record.numbers[loaded.pick]
+        claim = Claim(record_id=ref.record_id, token=ref.token, number=number.number,
+                      number_index=loaded.pick, attempt=len(loaded.progress.marks) + 1,
+                      record=loaded.record, claimer=agent_id, lease_until=time.time() + self.cfg.node.lease_s)
+        return runner.dial_for_agent(claim, agent)
+
     # ------------------------------------------------------------ SIP events
 
     def _runner_for(self, call_id: str) -> tuple[CampaignRunner, Any] | None:

@@ -30,7 +30,7 @@ from dialer import events as ev
 from dialer.agents.state import AgentEvent, AgentMachine, AgentState, Roster
 from dialer.amd_consumer import AmdConsumer
 from dialer.config import CampaignSettings, Config
-from dialer.errors import StaleLease
+from dialer.errors import InvalidTransition, StaleLease
 from dialer.outcomes import Outcome
 
 # 16 CFR 310.4(b)(1)(iv): the call must reach an agent (or the recorded
@@ -142,6 +142,8 @@ class CampaignRunner:
             self.log.error("campaign_task_failed", error=repr(task.exception()))
 
     def lines_wanted(self, now: float) -> int:
+        if self.settings.mode == "preview":
+            return 0  # agents pull records; dial_for_agent places each call
         if self.settings.mode == "progressive":
             # One line per Ready agent, never more: each dial reserves its agent.
             return len(self.ready_agents())
@@ -183,6 +185,11 @@ class CampaignRunner:
                 self._agent_event(agent, AgentEvent.RELEASE)
             return False
         self.publish(ev.RecordClaimed(at=now, campaign=self.name, record_id=claim.record_id, token=claim.token))
+        self._place(call_id, claim, agent)
+        return True
+
+    def _place(self, call_id: str, claim: Any, agent: AgentMachine | None) -> None:
+        now = time.time()
         call = ActiveCall(call_id, claim, time.monotonic(), agent_id=agent.agent_id if agent else "")
         self.calls[call_id] = call
         consumer = self.amd_factory() if (self.amd_factory and self.settings.amd.enabled) else None
@@ -199,7 +206,15 @@ class CampaignRunner:
             call_id, claim.number, caller_id=self.settings.caller_id,
             ring_timeout_s=self._ring_timeout, frame_consumer=consumer,
         )
-        return True
+
+    def dial_for_agent(self, claim: Any, agent: AgentMachine) -> str:
+        """Preview: the agent accepted ``claim``; dial it with the agent reserved for it."""
+        if agent.state is not AgentState.READY:
+            raise InvalidTransition(f"agent {agent.agent_id}", agent.state.value, "dial_for_agent")
+        call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
+        self._agent_event(agent, AgentEvent.RESERVE, call_id)
+        self._place(call_id, claim, agent)
+        return call_id
 
     # ------------------------------------------------------------ SIP events
 

@@ -39,7 +39,8 @@ class LivePacing:
     def __init__(self, settings: CampaignSettings, *, ledger: AbandonLedger | None = None) -> None:
         self.campaign = settings.name
         self.core = CampaignPacing(
-            mode=settings.mode,
+            # Preview dials one call per accepting agent, like progressive.
+            mode="progressive" if settings.mode == "preview" else settings.mode,
             target_abandon_rate=settings.target_abandon_rate,
             power_ratio=settings.power_ratio,
             amd_enabled=settings.amd.enabled,
