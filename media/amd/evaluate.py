@@ -27,7 +27,13 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from media.amd.metrics import ClipOutcome, ClipTruth, errors_of, summarize
+from media.amd.metrics import (
+    ClipOutcome,
+    ClipTruth,
+    errors_of,
+    paired_human_decisions,
+    summarize,
+)
 from media.amd.report import table
 from media.amd.session import DETECTORS, make_session
 from media.amd.types import FRAME_BYTES, FRAME_MS, LABELS, SAMPLE_RATE, DropPoint, Verdict
@@ -257,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if errors else 0
 
     summaries = []
+    runs: dict[str, list[ClipOutcome]] = {}
     clip_log = open(args.clips_out, "w") if args.clips_out else None  # noqa: SIM115
     try:
         for name in names:
-            outcomes = [run_clip(name, truth, frames) for truth, frames in clips]
+            outcomes = runs[name] = [run_clip(name, truth, frames) for truth, frames in clips]
             summary = summarize(name, outcomes)
             if args.show_errors:
                 summary["misclassified"] = errors_of(outcomes)
@@ -276,13 +283,21 @@ def main(argv: list[str] | None = None) -> int:
         if len(summaries) == 1:
             doc: dict[str, Any] = {**summaries[0], "errors": errors}
         else:
-            doc = {"clips": len(clips), "errors": errors, "detectors": summaries}
+            doc = {"clips": len(clips), "errors": errors, "detectors": summaries,
+                   "paired_human_decision_after_speech_end_s": paired_human_decisions(runs)}
         print(json.dumps(doc, indent=2))
     else:
         title = f"AMD evaluation: {len(clips)} clips in {args.dir}"
         if errors:
             title += f" ({len(errors)} bad row(s) skipped, see above)"
         print(table(summaries, title))
+        if len(summaries) > 1:
+            paired = paired_human_decisions(runs)
+            print(f"\nhuman verdict after speech end on the {paired['n']} human clips every "
+                  "detector judged human (median / p95 s):")
+            for name in names:
+                st = paired[name]
+                print(f"  {name:<10} {_fmt(st['median'])} / {_fmt(st['p95'])}")
         if args.show_errors:
             for s in summaries:
                 print(f"\nmisclassified by {s['detector']}:")
@@ -290,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {m['file']}: {m['label']} -> {m['predicted']} at "
                           f"{m['decided_s']} s ({m['detail']})")
     return 1 if errors else 0
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _plain(o: ClipOutcome) -> dict[str, Any]:

@@ -122,3 +122,28 @@ def errors_of(outcomes: list[ClipOutcome]) -> list[dict[str, Any]]:
         for o in outcomes
         if o.predicted != o.truth.label
     ]
+
+
+def paired_human_decisions(runs: dict[str, list[ClipOutcome]]) -> dict[str, Any]:
+    """Human verdict time after speech end, over the human clips *every* detector
+    judged human: a like-for-like comparison (each detector's own figure covers
+    only the clips it got right, which differ between detectors)."""
+    names = list(runs)
+    if not names:
+        return {}
+    by_file = {name: {o.truth.file: o for o in outs} for name, outs in runs.items()}
+    files = [
+        o.truth.file for o in runs[names[0]]
+        if o.truth.label == "human" and o.truth.speech_end_s is not None
+        and all(by_file[n].get(o.truth.file) is not None
+                and by_file[n][o.truth.file].predicted == "human" for n in names)
+    ]
+    out: dict[str, Any] = {"n": len(files)}
+    for name in names:
+        values = []
+        for f in files:
+            o = by_file[name][f]
+            if o.decided_s is not None and o.truth.speech_end_s is not None:
+                values.append(o.decided_s - o.truth.speech_end_s)
+        out[name] = _stats(values)
+    return out
