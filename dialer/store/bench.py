@@ -150,9 +150,14 @@ async def bench(url: str, import_rows: int, store_size: int, claims: int, race: 
         mem1 = int((await client.info("memory"))["used_memory"])
         out["redis_bytes_per_record"] = round((mem1 - mem0) / max(counts["pending"], 1))
         log(f"timing {claims:,} claims at {counts['pending']:,} records ...")
-        times = []
+        times, pings = [], []
         gc.collect()  # measure the store, not a collection of the fill's garbage
+        out["load_avg_1m"] = round(os.getloadavg()[0], 2)
         for i in range(claims):
+            # a PING just before each claim: the machine's own round-trip noise, for scale
+            t0 = time.perf_counter()
+            await client.ping()
+            pings.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             claim = await store.claim_next("bench", now=NOW + i * 0.01, lease_s=60)
             times.append((time.perf_counter() - t0) * 1000)
@@ -161,6 +166,9 @@ async def bench(url: str, import_rows: int, store_size: int, claims: int, race: 
         times.sort()
         out["next_record_ms_p50"] = round(statistics.median(times), 3)
         out["next_record_ms_p99"] = round(times[int(len(times) * 0.99) - 1], 3)
+        pings.sort()
+        out["redis_ping_ms_p50"] = round(statistics.median(pings), 3)
+        out["redis_ping_ms_p99"] = round(pings[int(len(pings) * 0.99) - 1], 3)
         log(f"racing {claimers} claimer processes over {race:,} records ...")
         racer = RecordStore(client, campaign="race", policy=CampaignPolicy(), prefix=prefix)
         await racer.import_records(gen_records(0, race), now=NOW)
