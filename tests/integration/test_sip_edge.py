@@ -8,6 +8,7 @@ so it runs beside the demo and beside another test run.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -145,7 +146,9 @@ class Collector:
 
 async def test_customer_mix_by_last_digit(make_edge: Any, tmp_path: Path) -> None:
     port = free_port()
-    with SippUas("customer_uas.xml", port=port, rtp_echo=True, variables={"talk_ms": 1500}, log_dir=tmp_path):
+    sipp = SippUas("customer_uas.xml", port=port, rtp_echo=True, variables={"talk_ms": 1500},
+                   log_dir=tmp_path, trace_messages=True)
+    with sipp:
         edge, rec = await make_edge(port)
         for call_id, number in (("ans", "2125550100"), ("busy", "2125550106"), ("na", "2125550108"), ("rej", "2125550109")):
             edge.place_call(call_id, number, caller_id="+12125550199")
@@ -160,6 +163,10 @@ async def test_customer_mix_by_last_digit(make_edge: Any, tmp_path: Path) -> Non
     assert (rej.outcome, rej.sip_code) == (Outcome.REJECTED, 603)
     assert not rec.of(CallConnected, "busy") and not rec.of(CallConnected, "na")
     assert edge.stats()["calls_active"] == 0
+    # Caller ID: From user part and display name, and P-Asserted-Identity.
+    invite = sipp.message_file.read_text().split("INVITE sip:2125550100@", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r'^From: "\+12125550199" <sip:\+12125550199@127\.0\.0\.1', invite, re.M), invite
+    assert re.search(r"^P-Asserted-Identity: <sip:\+12125550199@127\.0\.0\.1>", invite, re.M), invite
 
 
 async def test_not_found_is_invalid_number(make_edge: Any) -> None:

@@ -61,6 +61,7 @@ class SippUas:
         rtp_echo: bool = False,
         variables: dict[str, object] | None = None,
         log_dir: Path | None = None,
+        trace_messages: bool = False,
     ) -> None:
         self.scenario = Path(scenario) if Path(scenario).is_absolute() else HERE / scenario
         self.port = port
@@ -68,6 +69,7 @@ class SippUas:
         self.rtp_echo = rtp_echo
         self.variables = variables or {}
         self.log_dir = log_dir
+        self.trace_messages = trace_messages and log_dir is not None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -81,7 +83,15 @@ class SippUas:
             cmd += ["-set", name, str(value)]
         if self.log_dir is not None:
             cmd += ["-trace_err", "-error_file", str(self.log_dir / f"sipp-{self.port}-errors.log")]
+        if self.trace_messages:
+            cmd += ["-trace_msg", "-message_file", str(self.message_file)]
         return cmd
+
+    @property
+    def message_file(self) -> Path:
+        """With trace_messages: every SIP message sipp sent or received."""
+        assert self.log_dir is not None
+        return self.log_dir / f"sipp-{self.port}-messages.log"
 
     def start(self) -> SippUas:
         self.proc = subprocess.Popen(
