@@ -140,6 +140,9 @@ class StoreCore:
         self._renew = redis.register_script(scripts.RENEW)
         self._import = redis.register_script(scripts.IMPORT)
         self._blocked: list[Blocked] = []
+        p = self.policy
+        self._claim_opts = (f"{reap_batch},{1 if p.dnc_global else 0},"
+                            f"{p.callback_grace_s!r},{1 if p.uk_mode else 0}")
 
     # ------------------------------------------------------------------ claim
 
@@ -157,14 +160,8 @@ class StoreCore:
         k = self.keys
         lease_until = now + lease_s
         for _ in range(self.max_scan):
-            raw = await self._claim(
-                keys=[k.ready, k.sched, k.leases, k.tok, k.pcb, k.pcb_agent(agent_id or "-"),
-                      k.global_dnc, k.dnc, k.wrap],
-                args=[repr(now), repr(lease_until), claimer, k.rec_prefix, self.reap_batch,
-                      agent_id, k.pcb_prefix, "1" if self.policy.dnc_global else "0",
-                      repr(self.policy.callback_grace_s), k.hist_prefix,
-                      k.abandoned_prefix, "1" if self.policy.uk_mode else "0"],
-            )
+            raw = await self._claim(keys=[], args=[k.base, k.prefix, repr(now), repr(lease_until),
+                                                    claimer, agent_id, self._claim_opts])
             if int(raw[-1]):
                 # an answered record's disposition deadline passed: apply the default one
                 await self.expire_wrapups(now)

@@ -11,23 +11,35 @@ cluster deployment would need hash tags on the campaign key).
 
 from __future__ import annotations
 
-# KEYS: 1 ready, 2 sched, 3 leases, 4 tok, 5 pcb, 6 pcb:{agent} (or a dummy), 7 global dnc,
-#       8 campaign dnc, 9 wrap
-# ARGV: 1 now, 2 lease end, 3 claimer, 4 record-key prefix, 5 batch, 6 agent ('' = none),
-#       7 pcb-agent prefix, 8 check global dnc (1/0), 9 callback grace s, 10 history prefix,
-#       11 abandoned-key prefix, 12 fetch abandoned (1/0)
+# ARGV: 1 campaign base key P, 2 global prefix, 3 now, 4 lease end, 5 claimer,
+#       6 agent ('' = none), 7 options "batch,check global dnc (1/0),callback grace s,
+#       fetch abandoned (1/0)". Keys are derived from P (see dialer/store/keys.py): a
+#       claim is one short command, the hot path of the dialer.
 # Returns {false, reaped, wrap_due} when nothing is due, else
 #   {id, token, d, m, lost, dnc flags, abandoned, pick, reaped, wrap_due}
 # (wrap_due: 1 when an answered record's disposition deadline has passed)
 CLAIM = r"""
-local now = tonumber(ARGV[1])
-local rp, batch = ARGV[4], tonumber(ARGV[5])
+local P, G = ARGV[1], ARGV[2]
+local opts = {}
+for o in string.gmatch(ARGV[7], '[^,]+') do opts[#opts + 1] = o end
+-- K: 1 ready, 2 sched, 3 leases, 4 tok, 5 pcb, 6 pcb:{agent}, 7 global dnc, 8 campaign
+--    dnc, 9 wrap
+local K = {P .. ':ready', P .. ':sched', P .. ':leases', P .. ':tok', P .. ':pcb',
+           P .. ':pcb:' .. (ARGV[6] ~= '' and ARGV[6] or '-'), G .. ':dnc', P .. ':dnc',
+           P .. ':wrap'}
+-- A: 1 now, 2 lease end, 3 claimer, 4 record-key prefix, 5 batch, 6 agent, 7 pcb-agent
+--    prefix, 8 check global dnc, 9 grace s, 10 history prefix, 11 abandoned prefix,
+--    12 fetch abandoned
+local A = {ARGV[3], ARGV[4], ARGV[5], P .. ':r:', opts[1], ARGV[6], P .. ':pcb:', opts[2],
+           opts[3], P .. ':h:', G .. ':abandoned:', opts[4]}
+local now = tonumber(A[1])
+local rp, batch = A[4], tonumber(A[5])
 local reaped = {}
-local wrap_due = #redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', ARGV[1], 'LIMIT', 0, 1)
+local wrap_due = #redis.call('ZRANGEBYSCORE', K[9], '-inf', A[1], 'LIMIT', 0, 1)
 -- 1. expired leases (a crashed node) come back; their token dies with them
-local exp = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, batch)
+local exp = redis.call('ZRANGEBYSCORE', K[3], '-inf', A[1], 'LIMIT', 0, batch)
 for _, id in ipairs(exp) do
-  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZREM', K[3], id)
   local k = rp .. id
   local f = redis.call('HMGET', k, 'st', 'tok', 'ca', 'pick', 'rk', 'own')
   local st = f[1]
@@ -35,63 +47,63 @@ for _, id in ipairs(exp) do
     if st ~= 'offered' then
       -- a dial may have happened: count it against the caps, conservatively
       local lost = redis.call('HGET', k, 'lost') or ''
-      redis.call('HSET', k, 'lost', lost .. (f[3] or ARGV[1]) .. ':' .. (f[4] or '-1') .. ';')
-      redis.call('RPUSH', ARGV[10] .. id, cjson.encode({
+      redis.call('HSET', k, 'lost', lost .. (f[3] or A[1]) .. ':' .. (f[4] or '-1') .. ';')
+      redis.call('RPUSH', A[10] .. id, cjson.encode({
         at = now, kind = 'lost', token = tonumber(f[2]) or 0,
         number_index = tonumber(f[4]) or -1, agent_id = f[6] or '',
         detail = 'lease expired; the attempt is counted against the caps'}))
     end
     redis.call('HSET', k, 'st', 'pending', 'tok', '0', 'own', '')
-    redis.call('ZADD', KEYS[1], f[5] or '0', id)
+    redis.call('ZADD', K[1], f[5] or '0', id)
     reaped[#reaped + 1] = id
   end
 end
 -- 2. scheduled records whose time has come
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, batch)
+local due = redis.call('ZRANGEBYSCORE', K[2], '-inf', A[1], 'LIMIT', 0, batch)
 for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], redis.call('HGET', rp .. id, 'rk') or '0', id)
+  redis.call('ZREM', K[2], id)
+  redis.call('ZADD', K[1], redis.call('HGET', rp .. id, 'rk') or '0', id)
 end
 -- 3. personal callbacks past their grace go to any agent
-local g = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[9]), 'LIMIT', 0, batch)
+local g = redis.call('ZRANGEBYSCORE', K[5], '-inf', now - tonumber(A[9]), 'LIMIT', 0, batch)
 for _, id in ipairs(g) do
   local k = rp .. id
-  redis.call('ZREM', KEYS[5], id)
+  redis.call('ZREM', K[5], id)
   local a = redis.call('HGET', k, 'cba')
-  if a and a ~= '' then redis.call('ZREM', ARGV[7] .. a, id) end
+  if a and a ~= '' then redis.call('ZREM', A[7] .. a, id) end
   redis.call('HSET', k, 'cba', '')
-  redis.call('ZADD', KEYS[1], redis.call('HGET', k, 'rk') or '0', id)
+  redis.call('ZADD', K[1], redis.call('HGET', k, 'rk') or '0', id)
 end
 -- 4. this agent's due personal callbacks first, then the best due record
 local id = nil
-if ARGV[6] ~= '' then
-  local mine = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', ARGV[1], 'LIMIT', 0, 1)
+if A[6] ~= '' then
+  local mine = redis.call('ZRANGEBYSCORE', K[6], '-inf', A[1], 'LIMIT', 0, 1)
   if #mine > 0 then
     id = mine[1]
-    redis.call('ZREM', KEYS[6], id)
-    redis.call('ZREM', KEYS[5], id)
+    redis.call('ZREM', K[6], id)
+    redis.call('ZREM', K[5], id)
     redis.call('HSET', rp .. id, 'cba', '')
   end
 end
 local tries = 0
 while not id do
-  local p = redis.call('ZPOPMIN', KEYS[1])
+  local p = redis.call('ZPOPMIN', K[1])
   if #p == 0 then return {false, reaped, wrap_due} end
   if redis.call('HGET', rp .. p[1], 'st') == 'pending' then id = p[1] end
   tries = tries + 1
   if tries > 100 and not id then return {false, reaped, wrap_due} end
 end
 local k = rp .. id
-local tok = redis.call('INCR', KEYS[4])
+local tok = redis.call('INCR', K[4])
 local f = redis.call('HMGET', k, 'd', 'm', 'lost', 'nums', 'pref')
 local flags, aband, nums = {}, {}, {}
 for n in string.gmatch(f[4] or '', '[^,]+') do nums[#nums + 1] = n end
 for i, n in ipairs(nums) do
   local fl = 0
-  if ARGV[8] == '1' and redis.call('SISMEMBER', KEYS[7], n) == 1 then fl = 1 end
-  if redis.call('SISMEMBER', KEYS[8], n) == 1 then fl = fl + 2 end
+  if A[8] == '1' and redis.call('SISMEMBER', K[7], n) == 1 then fl = 1 end
+  if redis.call('SISMEMBER', K[8], n) == 1 then fl = fl + 2 end
   flags[i] = tostring(fl)
-  if ARGV[12] == '1' then aband[i] = redis.call('GET', ARGV[11] .. n) or '' else aband[i] = '' end
+  if A[12] == '1' then aband[i] = redis.call('GET', A[11] .. n) or '' else aband[i] = '' end
 end
 local pick = -1
 local order = f[5]
@@ -104,9 +116,9 @@ for p in string.gmatch(order, '[^,]+') do
   local i = tonumber(p)
   if flags[i + 1] == '0' then pick = i; break end
 end
-redis.call('HSET', k, 'st', 'claimed', 'tok', tok, 'own', ARGV[3], 'ca', ARGV[1],
-           'pick', pick, 'exp', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[2], id)
+redis.call('HSET', k, 'st', 'claimed', 'tok', tok, 'own', A[3], 'ca', A[1],
+           'pick', pick, 'exp', A[2])
+redis.call('ZADD', K[3], A[2], id)
 return {id, tok, f[1] or '', f[2] or '', f[3] or '', table.concat(flags, ','),
         table.concat(aband, ','), pick, reaped, wrap_due}
 """
