@@ -14,6 +14,8 @@ import re
 from collections import OrderedDict
 from typing import Any
 
+from dialer.sip.base import WorkerBase
+
 CALLER_ID_RE = re.compile(r"^[+]?[0-9A-Za-z*#._-]{1,32}$")
 MAX_CALLER_ID_ACCOUNTS = 6  # stock pjsua has 8 account slots; keep 2 for the default
 
@@ -28,7 +30,7 @@ def make_account_class(pj: Any, worker: Any) -> type:
     return EdgeAccount
 
 
-class AccountHandlers:
+class AccountHandlers(WorkerBase):
     """Mixin of PjsipWorker: accounts, URIs and identity headers."""
 
     def __init__(self) -> None:

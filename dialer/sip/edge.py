@@ -66,8 +66,12 @@ class SipEdge:
         worker = PjsipWorker(self.settings, loop_poster(loop, self._deliver), self._log)
         started: asyncio.Future[dict[str, Any] | BaseException] = loop.create_future()
 
+        def settle(result: dict[str, Any] | BaseException) -> None:
+            if not started.done():
+                started.set_result(result)
+
         def report(result: dict[str, Any] | BaseException) -> None:
-            loop.call_soon_threadsafe(lambda: started.done() or started.set_result(result))
+            loop.call_soon_threadsafe(settle, result)
 
         self._worker = worker
         worker.start_thread(report)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from dialer.sip.base import WorkerBase
 from dialer.sip.events import Bridged, BridgeFailed, FrameResult, PlaybackFinished
 from dialer.sip.frames import FRAME_BYTES, FRAME_MS, FrameTap
 
@@ -40,7 +41,7 @@ def make_player_class(pj: Any, worker: Any) -> type:
     return EdgePlayer
 
 
-class MediaHandlers:
+class MediaHandlers(WorkerBase):
     """Mixin of PjsipWorker: conference connections, taps, players."""
 
     def __init__(self) -> None:
@@ -174,7 +175,7 @@ class MediaHandlers:
             problem = "call is not connected"
         elif agent is None or agent.media is None or not agent.answered:
             problem = "agent leg is not up"
-        if problem:
+        if problem or customer is None or agent is None:
             self.emit(BridgeFailed(call_id=call_id, agent_id=agent_id, reason=problem, mono=mono))
             return
         if customer.player is not None:  # the agent takes over from any prompt
