@@ -201,6 +201,7 @@ class LegHandlers(AccountHandlers):
                 leg.final_code = code or 200
                 if leg.kind == "customer":
                     self.emit(CallConnected(call_id=leg.key, mono=mono))
+                    self.maybe_tap(leg)
                 else:
                     self.emit(AgentLegUp(agent_id=leg.key, mono=mono))
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:

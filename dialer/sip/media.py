@@ -102,7 +102,18 @@ class MediaHandlers(WorkerBase):
             if other is not None and other.media is not None:
                 media.startTransmit(other.media)
                 other.media.startTransmit(media)
-        if leg.kind == "customer" and leg.consumer is not None and leg.key not in self.taps:
+        self.maybe_tap(leg)
+
+    def maybe_tap(self, leg: Any) -> None:
+        """Start feeding the consumer once the call is answered *and* has audio.
+
+        Early media (183 with SDP: ringback, announcements) is not the customer:
+        frames, and ``now_ms``, start at the answer.
+        """
+        if (
+            leg.kind == "customer" and leg.answered and leg.media is not None
+            and leg.consumer is not None and leg.key not in self.taps
+        ):
             self._attach_tap(leg)
 
     # ------------------------------------------------------------------ frames

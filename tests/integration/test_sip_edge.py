@@ -337,3 +337,23 @@ async def test_one_edge_per_process(make_edge: Any) -> None:
     second = SipEdge(SipSettings(bind_port=free_port(), rtp_port_start=free_port(25000, 25900, pair=True)), print)
     with pytest.raises(SipFailure, match="already exists"):
         await second.start()
+
+
+async def test_early_media_is_not_fed_to_the_consumer(make_edge: Any, tmp_path: Path) -> None:
+    t = np.arange(12000) / 8000.0
+    ringback = (8000 * np.sin(2 * np.pi * 425.0 * t)).astype(np.int16)  # 1.5 s, before the answer
+    voice = (8000 * np.sin(2 * np.pi * 1000.0 * t[:8000])).astype(np.int16)  # 1 s, after it
+    scenario = _sippctl.scenario_with_audio(
+        "uas_early_media.xml", tmp_path, {"ringback.ulaw.wav": ringback, "hello.ulaw.wav": voice}
+    )
+    port = free_port()
+    with SippUas(scenario, port=port, variables={"early_ms": 1200, "hold_ms": 1500}, log_dir=tmp_path):
+        edge, rec = await make_edge(port)
+        consumer = Collector()
+        edge.place_call("em", "5551230", frame_consumer=consumer)
+        end = await rec.finished("em", 10)
+    assert end.outcome == Outcome.ANSWERED
+    assert [e.sip_code for e in rec.of(CallProgress, "em")] == [183]
+    assert consumer.frames and consumer.frames[0][1] == 0
+    first_second = np.frombuffer(bytes(consumer.pcm[: 8000 * 2]), dtype="<i2")
+    assert abs(dominant_frequency(first_second, 8000) - 1000.0) < 20, "early media reached the consumer"

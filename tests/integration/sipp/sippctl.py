@@ -172,24 +172,33 @@ def read_pcm16_wav(path: Path) -> np.ndarray:
 
 def audio_scenario(audio: Path | np.ndarray, workdir: Path) -> Path:
     """Write uas_play.xml + audio into workdir so that sipp streams ``audio``; returns the scenario."""
+    return scenario_with_audio("uas_play.xml", workdir, {"hello.ulaw.wav": audio})
+
+
+def scenario_with_audio(scenario: str, workdir: Path, files: dict[str, Path | np.ndarray]) -> Path:
+    """A copy of ``scenario`` in workdir whose ``rtp_stream`` files are replaced.
+
+    ``files`` maps a file name used in the scenario (e.g. "hello.ulaw.wav") to samples
+    (int16 at 8 kHz), a 16-bit PCM WAV (converted to mu-law) or a mu-law WAV.
+    Names not given are copied from this directory if the scenario uses them.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    if isinstance(audio, np.ndarray):
-        pcm = audio
-    elif audio.suffix == ".wav" and b"WAVE" in audio.read_bytes()[:12] and _is_pcm16(audio):
-        pcm = read_pcm16_wav(audio)
-    else:
-        pcm = None
-    target = workdir / "play.ulaw.wav"
-    if pcm is not None:
-        write_mulaw_wav(target, pcm)
-    else:
-        shutil.copyfile(audio, target)  # assume it is already mu-law
-    text = (HERE / "uas_play.xml").read_text()
-    text, n = re.subn(r'rtp_stream="[^",]*,', f'rtp_stream="{target},', text)
-    assert n == 1, "uas_play.xml must have exactly one rtp_stream"
-    scenario = workdir / "uas_play.xml"
-    scenario.write_text(text)
-    return scenario
+    text = (HERE / scenario).read_text()
+    for name in set(re.findall(r'rtp_stream="([^",]+),', text)):
+        target = workdir / name
+        audio = files.get(name)
+        if audio is None:
+            shutil.copyfile(HERE / name, target)
+        elif isinstance(audio, np.ndarray):
+            write_mulaw_wav(target, audio)
+        elif _is_pcm16(audio):
+            write_mulaw_wav(target, read_pcm16_wav(audio))
+        else:
+            shutil.copyfile(audio, target)  # assume it is already mu-law
+        text = text.replace(f'rtp_stream="{name},', f'rtp_stream="{target},')
+    out = workdir / scenario
+    out.write_text(text)
+    return out
 
 
 def _is_pcm16(path: Path) -> bool:
