@@ -111,7 +111,7 @@ class Phone:
         try:
             self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         except pj.Error as exc:
-            raise SipFailure(0, f"agent-phone cannot listen on udp {a.host}:{a.port}: {exc.reason}") from None
+            raise SipFailure(0, f"cannot listen on udp {a.host}:{a.port}: {exc.reason}") from None
         self.ep.libStart()
         self.keep = self.ep.audDevManager().getCaptureDevMedia()
         if a.tone_hz > 0:
@@ -128,8 +128,10 @@ class Phone:
             self.tone.play(tones, True)
         acfg = pj.AccountConfig()
         acfg.idUri = f"sip:agent@{a.host}:{a.port}"
-        acfg.mediaConfig.transportConfig.port = a.rtp_port or a.port + 1000
-        acfg.mediaConfig.transportConfig.portRange = 4 * a.agents + 8
+        span = 4 * a.agents + 8
+        rtp = a.rtp_port or (a.port + 1000 if a.port + 1000 + span <= 65535 else max(1024, a.port - 1000 - span))
+        acfg.mediaConfig.transportConfig.port = rtp
+        acfg.mediaConfig.transportConfig.portRange = span
         acfg.mediaConfig.transportConfig.boundAddress = a.host
         self.account = make_account(pj, self)()
         self.account.create(acfg)
