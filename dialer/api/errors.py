@@ -99,8 +99,9 @@ def translate(exc: DialerError, rename: Mapping[str, str] | None = None) -> ApiE
             return ApiError(403, f"{field}: {exc.reason}", field)
         return ApiError(400, f"{field}: {exc.reason}", field)
     if isinstance(exc, StaleLease):
-        return ApiError(409, f"{exc}: the lease was lost (expired or taken); this record is "
-                        "no longer yours to act on", "token", record_id=exc.record_id)
+        return ApiError(409, f"{exc}: this lease is no longer current (the record was "
+                        "finished, or its lease expired and it went back to the list); "
+                        "reload the record", "token", record_id=exc.record_id)
     if isinstance(exc, InvalidTransition):
         return ApiError(409, str(exc), None, machine=exc.machine, state=exc.state,
                         event=exc.event)
