@@ -55,14 +55,9 @@ def _load_sippctl() -> Any:
 
 
 _sippctl = _load_sippctl()
-SippUas, audio_scenario, free_port, sipp_binary = (
-    _sippctl.SippUas, _sippctl.audio_scenario, _sippctl.free_port, _sippctl.sipp_binary,
-)
+SippUas, audio_scenario, free_port = _sippctl.SippUas, _sippctl.audio_scenario, _sippctl.free_port
 
-pytestmark = [
-    pytest.mark.pjsip,
-    pytest.mark.skipif(sipp_binary() is None, reason="sipp not installed (Debian package sip-tester)"),
-]
+pytestmark = pytest.mark.pjsip  # skipped only without pjsua2; a missing sipp is a failure
 
 
 class Recorder:

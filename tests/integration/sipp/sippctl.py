@@ -94,6 +94,8 @@ class SippUas:
         return self.log_dir / f"sipp-{self.port}-messages.log"
 
     def start(self) -> SippUas:
+        if sipp_binary() is None:
+            raise RuntimeError("sipp is not installed (Debian package sip-tester; run scripts/setup)")
         self.proc = subprocess.Popen(
             self.command(), cwd=self.scenario.parent,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
