@@ -126,7 +126,7 @@ class StoreCore:
         *,
         dnc_lookup: DncLookup | None = None,
         reap_batch: int = 100,
-        max_scan: int = 25,
+        max_scan: int = 100,
     ) -> None:
         self.redis = redis
         self.campaign = campaign
