@@ -20,6 +20,8 @@ class RetryRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     delay_s: float = 3600.0  # wait this long before the record is dialed again
     max_attempts: int = 0  # attempts ending like this before the record ends; 0 = no cap here
+    max_per_number: int = 0  # ... on one number before the next number is used; 0 = no cap
+    max_per_day: int = 0  # ... in the callee's local day before waiting for the next; 0 = none
     final: bool = False  # the record ends now
     next_number: bool = False  # the retry uses the record's next number
     unusable_number: bool = False  # the number is dead (invalid, fax): never dial it again
@@ -205,5 +207,6 @@ def _check_rule(where: str, rule: RetryRule, names: list[str]) -> None:
         raise ValueError(f"{where}.disposition: {rule.disposition!r} is not a disposition")
     if rule.delay_s < 0:
         raise ValueError(f"{where}.delay_s: must not be negative")
-    if rule.max_attempts < 0:
-        raise ValueError(f"{where}.max_attempts: must not be negative")
+    for attr in ("max_attempts", "max_per_number", "max_per_day"):
+        if getattr(rule, attr) < 0:
+            raise ValueError(f"{where}.{attr}: must not be negative")

@@ -136,6 +136,7 @@ class Mark(msgspec.Struct, frozen=True, array_like=True):
     at: float
     index: int  # position in Record.numbers; -1 when unknown
     outcome: str  # an Outcome value, or "lost" when a lease expired mid-attempt
+    disposition: str = ""  # the agent's disposition of this attempt, when there was one
 
 
 class Callback(msgspec.Struct, frozen=True, kw_only=True):

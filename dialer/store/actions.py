@@ -210,8 +210,9 @@ class AgentActions(StoreCore):
         record = self._edit(loaded.record, fields or {})
         n = len(record.numbers)
         if loaded.state is RecordState.WRAPUP:
-            plan, progress = plan_disposition(self.policy, loaded.progress, n_numbers=n,
-                                              disposition=disposition, now=now)
+            plan, progress = plan_disposition(
+                self.policy, loaded.progress, n_numbers=n, disposition=disposition, now=now,
+                zones=self.zones(record, loaded.progress.last_index))
             entry = HistoryEntry(at=now, kind="disposition", disposition=disposition,
                                  agent_id=agent_id, notes=notes, token=ref.token,
                                  number_index=loaded.progress.last_index)
@@ -223,7 +224,8 @@ class AgentActions(StoreCore):
             index = loaded.pick if 0 <= loaded.pick < n else 0
             plan, progress = plan_attempt(self.policy, loaded.progress, n_numbers=n,
                                           index=index, outcome=Outcome.ANSWERED,
-                                          disposition=disposition, now=now)
+                                          disposition=disposition, now=now,
+                                          zones=self.zones(record, index))
             number = record.numbers[index].number if n else ""
             entry = HistoryEntry(at=now, kind="attempt", number=number, number_index=index,
                                  outcome=Outcome.ANSWERED.value, sip_code=200,

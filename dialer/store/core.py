@@ -321,6 +321,16 @@ class StoreCore:
                 number_index=idx))
         return refusal
 
+    def zones(self, record: Record, index: int) -> list[str]:
+        """The callee's zones for number ``index`` (for the retry rules' per-day caps)."""
+        if not 0 <= index < len(record.numbers):
+            return [record.timezone] if record.timezone else []
+        p = record.numbers[index]
+        return gate.zones_for(
+            gate.NumberFacts(number=p.number, country=p.country, zones=tuple(p.zones)),
+            record.timezone, self.policy,
+        )
+
     def drain_blocked(self) -> list[Blocked]:
         """Refusals seen since the last call, oldest first (for DialBlocked events)."""
         out, self._blocked = self._blocked, []
@@ -376,7 +386,7 @@ class StoreCore:
         record, n = loaded.record, len(loaded.record.numbers)
         plan, progress = plan_attempt(
             self.policy, loaded.progress, n_numbers=n, index=index, outcome=outcome,
-            disposition=disposition, now=now,
+            disposition=disposition, now=now, zones=self.zones(record, index),
         )
         number = record.numbers[index].number if 0 <= index < n else ""
         entry = HistoryEntry(
@@ -557,6 +567,7 @@ class StoreCore:
                 plan, progress = plan_disposition(
                     self.policy, loaded.progress, n_numbers=len(loaded.record.numbers),
                     disposition=self.policy.wrapup_disposition, now=now, agent=False,
+                    zones=self.zones(loaded.record, loaded.progress.last_index),
                 )
                 await self._finish(loaded, plan, progress, now, [HistoryEntry(
                     at=now, kind="disposition", disposition=self.policy.wrapup_disposition,

@@ -163,3 +163,35 @@ editable = false
     assert policy.hours_for("America/Chicago", "US") == "10:00-19:00"
     assert policy.hours_for("America/Denver", "US") == "mon-sat 09:00-20:00"
     assert not policy.field_defs()["balance"].editable
+
+
+def test_rule_caps_per_number_and_per_day() -> None:
+    policy = CampaignPolicy(
+        outcome_rules={"busy": RetryRule(delay_s=60, max_per_number=2, max_per_day=3)},
+        max_attempts_per_record=20, max_attempts_per_number=20,
+    )
+    ny = ["America/New_York"]
+    now = 1_718_031_600.0  # Mon 2024-06-10 15:00 UTC, 11:00 New York
+    prog = Progress()
+    plan, prog = plan_attempt(policy, prog, n_numbers=2, index=0, outcome=Outcome.BUSY,
+                              disposition=None, now=now, zones=ny)
+    assert plan.next_index == 0 and plan.due == now + 60
+    plan, prog = plan_attempt(policy, prog, n_numbers=2, index=0, outcome=Outcome.BUSY,
+                              disposition=None, now=now + 60, zones=ny)
+    assert plan.next_index == 1  # two busies on number 0: move on
+    plan, prog = plan_attempt(policy, prog, n_numbers=2, index=1, outcome=Outcome.BUSY,
+                              disposition=None, now=now + 120, zones=ny)
+    # third busy today: wait for the next local day (midnight New York = 04:00 UTC)
+    assert plan.event is RecordEvent.RETRY and plan.due == 1_718_078_400.0
+    plan, prog = plan_attempt(policy, prog, n_numbers=2, index=1, outcome=Outcome.BUSY,
+                              disposition=None, now=1_718_100_000.0, zones=ny)
+    assert plan.event is RecordEvent.FINISH and plan.rule == "busy:max_per_number"
+
+
+def test_disposition_is_kept_on_the_mark() -> None:
+    prog = Progress(marks=[Mark(NOW, 0, "answered")], last_index=0)
+    _, prog = plan_disposition(P, prog, n_numbers=1, disposition="Call Back", now=NOW + 5)
+    assert prog.marks[-1] == Mark(NOW, 0, "answered", "Call Back")
+    _, prog2 = plan_attempt(P, Progress(), n_numbers=1, index=0, outcome=Outcome.ANSWERED,
+                            disposition="Sale", now=NOW)
+    assert prog2.marks[-1].disposition == "Sale"
