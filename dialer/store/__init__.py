@@ -1,1 +1,1 @@
-"""Redis edges: the record store (records, leases, DNC lists) and the event bus."""
+"""Redis edge of calling records: the record store, leases, DNC lists, CSV import."""

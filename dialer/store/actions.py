@@ -253,6 +253,21 @@ class AgentActions(StoreCore):
         """Complete, then stop taking calls (the agent becomes Not Ready)."""
         return await self.complete(ref, agent_id, now, disposition, notes, fields, stop=True)
 
+    def agent_fields(self, record: Record) -> list[dict[str, object]]:
+        """What the agent screen shows: every field with its type, value and editability."""
+        defs = self.policy.field_defs()
+        out: list[dict[str, object]] = []
+        for name, f in defs.items():
+            out.append({"name": name, "label": f.label or name, "kind": f.kind.value,
+                        "editable": f.editable, "choices": list(f.choices),
+                        "value": record.fields.get(name)})
+        for name, value in record.fields.items():
+            if name not in defs:
+                out.append({"name": name, "label": name, "kind": "text",
+                            "editable": self.policy.extra_fields_editable, "choices": [],
+                            "value": value})
+        return out
+
     def _edit(self, record: Record, edits: Mapping[str, object]) -> Record:
         """Apply an agent's field edits; InputError names an unknown or read-only field."""
         if not edits:

@@ -262,3 +262,29 @@ async def test_accept_rechecks_the_gate(store: RecordStore) -> None:
     assert err.value.rule == "calling_hours" and "310.4(c)" in str(err.value)
     d = await store.accept(c, "agent-1", NOW + 120)
     assert d.state is RecordState.ACCEPTED
+
+
+async def test_agent_field_edits(redis_client: aioredis.Redis, redis_prefix: str) -> None:
+    from dialer.campaign.records import FieldDef, FieldKind
+
+    policy = CampaignPolicy(fields=[FieldDef(name="balance", kind=FieldKind.NUMBER,
+                                             editable=False),
+                                    FieldDef(name="vip", kind=FieldKind.BOOLEAN)])
+    store = RecordStore(redis_client, campaign="f", policy=policy, prefix=redis_prefix)
+    r = Record(id="r1", numbers=[Phone(number=NY)],
+               fields={"balance": 10, "vip": False, "extra": "x"})
+    await store.import_records([r], now=NOW)
+    c = await store.claim_next("n", now=NOW)
+    assert c is not None
+    shown = {f["name"]: f for f in store.agent_fields(c.record)}
+    assert shown["balance"]["editable"] is False and shown["vip"]["editable"] is True
+    assert shown["extra"]["editable"] is False and shown["extra"]["value"] == "x"
+    for edits, where in (({"balance": 5}, "fields.balance"), ({"nope": 1}, "fields.nope"),
+                         ({"vip": "maybe"}, "fields.vip"), ({"extra": "y"}, "fields.extra")):
+        with pytest.raises(InputError) as err:
+            await store.complete(c, "a", NOW + 1, "Sale", fields=edits)
+        assert err.value.where == where
+    d = await store.complete(c, "a", NOW + 1, "Sale", fields={"vip": "yes"})
+    assert d.final == "Sale"
+    got = await store.get("r1")
+    assert got is not None and got[0].fields["vip"] is True and got[0].fields["balance"] == 10
