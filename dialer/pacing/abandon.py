@@ -187,6 +187,12 @@ class AbandonLedger:
     def short(self) -> Tally:
         return Tally(self._short_live, self._short_abandoned)
 
+    def typical_day_live(self, now: float, days: int = 7) -> float:
+        """The smallest live-answer count of the last ``days`` days before today (0 if none)."""
+        today = self.day_ordinal(now)
+        past = [t.live for o, t in self._days.items() if today - days <= o < today and t.live > 0]
+        return min(past) if past else 0.0
+
     def days(self) -> dict[dt.date, Tally]:
         """Every calendar day still held (up to 30), oldest first."""
         return {

@@ -44,10 +44,10 @@ class PredictiveSettings:
 
     refresh_s: float = 20.0  # rebuild the model's tables at most this often...
     refresh_samples: int = 200  # ...or after this many new samples, whichever is later
-    feedback_gain: float = 0.08  # log-step of the correction per abandon (see _feedback)
+    feedback_gain: float = 0.02  # log-step of the correction per abandon (see _feedback)
     feedback_min: float = 0.25  # bounds of the correction factor on the target
     feedback_max: float = 4.0
-    lookahead_s: float = 120.0  # budget windows: win back an overdraft over this long
+    lookahead_s: float = 600.0  # budget windows: win back an overdraft over this long
     min_theta_share: float = 0.05  # below target * this, a window's budget is spent
     max_lines_per_agent: float = 6.0  # hard cap on lines in progress per working agent
     trust: Trust = Trust()
@@ -109,10 +109,10 @@ class CampaignPacing:
         self._occ_t: float | None = None
         self._occ_work = 0.0
         self._occ_logged = 0.0
-        # Live answers per second, decayed over 10 minutes (for the budget lookahead).
-        self._live_t0: float | None = None
-        self._live_t = 0.0
-        self._live_rate_acc = 0.0
+        # Live answers per logged-in agent-second, forgetting over ~500 live answers
+        # (for the budget lookahead); per agent, so a night without agents changes nothing.
+        self._lives_acc = 0.0
+        self._agent_secs_acc = 0.0
 
     # ================================================================ agent events
 
@@ -126,6 +126,7 @@ class CampaignPacing:
         keep = math.exp(-dt / 1800.0)
         working = len(self.busy) + len(self.wrapping)
         logged = working + len(self.ready)
+        self._agent_secs_acc += logged * dt
         self._occ_work = self._occ_work * keep + working * (1.0 - keep) * 1800.0
         self._occ_logged = self._occ_logged * keep + logged * (1.0 - keep) * 1800.0
         self._occ_t = now
@@ -257,10 +258,10 @@ class CampaignPacing:
         a = abandoned
         self.ledger.record(now, live=live, abandoned=a)
         self._feedback(live, a)
-        if self._live_t0 is None:
-            self._live_t0 = self._live_t = now
-        self._live_rate_acc = self._live_rate_acc * math.exp(-(now - self._live_t) / 600.0) + live
-        self._live_t = now
+        self._occupancy_tick(now)
+        keep = 1.0 - live / 500.0
+        self._lives_acc = self._lives_acc * keep + live
+        self._agent_secs_acc *= keep
         if self.vicidial is not None and live >= 1.0:
             self.vicidial.live_answer(now, a > 0)
 
@@ -292,29 +293,37 @@ class CampaignPacing:
         return self._last_decision + TICK_S
 
     def live_rate(self, now: float) -> float:
-        """Live answers per second, recently."""
-        if self._live_t0 is None:
+        """Live answers per second expected now: the recent rate per agent x logged-in agents."""
+        self._occupancy_tick(now)
+        if self._agent_secs_acc <= 0:
             return 0.0
-        # Normalise by the decayed length of time observed, so the first minutes are right too.
-        span = 600.0 * -math.expm1(-max(now - self._live_t0, 1.0) / 600.0)
-        return self._live_rate_acc * math.exp(-(now - self._live_t) / 600.0) / span
+        return self._lives_acc / self._agent_secs_acc * self.working_agents
 
     def theta(self, now: float) -> float:
         """The abandon rate the model may plan for now; 0 when a window's budget is spent.
 
-        The target, corrected by feedback; then, for the calendar day and the
-        rolling 30 days, no more than the rate that brings the window back to
-        the legal cap over the next ``lookahead_s`` of live answers. A window
-        over the cap by more than that lookahead can absorb has no budget.
+        The target, corrected by feedback (:meth:`_feedback`). Then the budget
+        windows, the calendar day and the rolling 30 days: no more than the rate
+        that brings each window back to the target over the next ``lookahead_s``
+        of live answers. A window so far over that it would need a rate under
+        ``min_theta_share`` of the target has spent its budget: progressive
+        until it recovers. Aiming the windows at the target, not at the 3 %
+        cap, leaves the gap between them for what a day's end can bring.
         """
         version, until, value = self._theta_cache
         if version == self.ledger.version and now < until:
             return value
         s = self.settings
+        limit = min(self.target, LEGAL_CAP)
         theta = self.target * math.exp(self._log_feedback)
-        look = max(self.live_rate(now) * s.lookahead_s, 1.0 / LEGAL_CAP)
-        for tally in (self.ledger.day(now), self.ledger.rolling_30d(now)):
-            theta = min(theta, LEGAL_CAP + tally.headroom(LEGAL_CAP) / look)
+        day = self.ledger.day(now)
+        look = max(self.live_rate(now) * s.lookahead_s, 1.0 / limit)
+        # Early in a day a burst weighs heavily on a small count, but the day is young:
+        # with history, spread the overdraft over half of what a day usually still brings.
+        remaining = self.ledger.typical_day_live(now) - day.live
+        look = max(look, 0.5 * remaining)
+        for tally in (day, self.ledger.rolling_30d(now)):
+            theta = min(theta, limit + tally.headroom(limit) / look)
         value = theta if theta >= self.target * s.min_theta_share else 0.0
         self._theta_cache = (self.ledger.version, now + 1.0, value)
         return value

@@ -52,7 +52,7 @@ STEP_S = RING_STEP_S  # the time grid step; ring histograms use the same bins
 # E[X+] for X ~ N(mu, sigma^2) is sigma * psi(mu / sigma), psi(z) = z Phi(z) + phi(z).
 _Z = np.linspace(-8.0, 8.0, 1601)
 _PHI = np.array([0.5 * (1.0 + math.erf(z / math.sqrt(2.0))) for z in _Z])
-_WRAP_QUANTILES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+_WRAP_QUANTILES = [0.1, 0.3, 0.5, 0.7, 0.9]
 
 
 def prob_positive(mean: FloatArray, var: FloatArray) -> FloatArray:
@@ -177,10 +177,7 @@ class PredictiveModel:
         # ---- agents. A person arriving in slot (s - 1, s] waits until at most
         # their arrival + grace: on average s - STEP/2 + grace.
         x = s + self.grace_s - STEP_S / 2.0
-        if stats.wrap.samples:
-            wq = stats.wrap.quantiles(_WRAP_QUANTILES)
-        else:
-            wq = np.zeros(1)
+        wq = np.array(stats.wrap_quantiles(_WRAP_QUANTILES) or [0.0])
         b_mid = _midpoints(stats.talk.edges)
         busy_p = _conditional_done(
             stats.talk, b_mid[:, None, None], x[None, :, None] - wq[None, None, :],

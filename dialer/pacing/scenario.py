@@ -56,7 +56,8 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     shift_start: str = "09:00"
     shift_hours: float = 8.0
     shifts: list[Shift] = []  # instead of shift_start/shift_hours: several shifts a day
-    stop_dialing_before_end_s: float = 60.0  # the campaign stops dialing this long before close
+    stop_dialing_before_end_s: float = 25.0  # stop dialing this long before close (ring + AMD)
+    warmup_hours: float = 0.0  # run a shift this long the day before, then measure from zero
     rules: Literal["US", "UK"] = "US"  # UK also counts AMD false positives as abandoned
     # ---- the lines
     ring_timeout_s: float = 17.0  # >= 15 s, 47 CFR 64.1200(a)(6)
@@ -170,6 +171,8 @@ def validate(sc: Scenario) -> Scenario:
             raise ConfigError(f"shifts[{i}].end", "must be after start (same day)")
         if shift.agents is not None and shift.agents < 1:
             raise ConfigError(f"shifts[{i}].agents", "must be at least 1")
+    if sc.warmup_hours < 0:
+        raise ConfigError("warmup_hours", "must not be negative")
     if sc.stop_dialing_before_end_s < 0:
         raise ConfigError("stop_dialing_before_end_s", "must not be negative")
     if sc.ring_timeout_s < MIN_RING_TIMEOUT_S:

@@ -36,7 +36,7 @@ from dialer.pacing.scenario import Scenario
 DecideHook = Callable[[Callable[[float], int], float], int]
 
 # Event kinds (heap entries are (time, seq, kind, arg)).
-ANSWER, NO_ANSWER, VERDICT, GRACE, TALK_END, WRAP_END, TICK, LOGIN, LOGOUT, SAMPLE = range(10)
+ANSWER, NO_ANSWER, VERDICT, GRACE, TALK_END, WRAP_END, TICK, LOGIN, LOGOUT, SAMPLE, RESET = range(11)
 LIVE, MACHINE, NOBODY = 0, 1, 2
 AWAY, READY, BUSY, WRAP = 0, 1, 2, 3
 SAMPLE_S = 60.0
@@ -178,9 +178,17 @@ class Simulation:
         self.n_agents = sum(s[2] for s in shifts)
         self.windows: list[tuple[float, float]] = []  # dialing windows
         self.logins: list[tuple[float, float, int, int]] = []  # (start, end, first agent, count)
-        for d in range(n_days):
+        self.measure_from = -math.inf
+        first_day = 0
+        if sc.warmup_hours > 0:
+            # A warm-up shift the day before: the pacer learns, the metrics start afresh after.
+            first_day = -1
+            self.measure_from = day0 + first
+        for d in range(first_day, n_days):
             base = day0 + d * 86400.0
             cut = cut_last if d == n_days - 1 else last
+            if d < 0:
+                cut = min(last, first + sc.warmup_hours * 3600.0)
             first_agent = 0
             for start, end, count in shifts:
                 end = min(end, cut)
@@ -202,6 +210,8 @@ class Simulation:
             seq += 1
             heapq.heappush(heap, (t, seq, kind, arg))
 
+        if self.measure_from > -math.inf:
+            push(self.measure_from, RESET, None)
         for start, end, first_agent, count in self.logins:
             for a in range(first_agent, first_agent + count):
                 push(start, LOGIN, a)
@@ -376,6 +386,14 @@ class Simulation:
                     ctrl.agent_away(names[a], now)
                 elif state[a] != AWAY:
                     leaving[a] = True
+            elif kind == RESET:
+                t_ready = t_talk = t_wrap = 0.0
+                dials = live_answers = abandoned = connects_live = connects = 0
+                day_live.clear()
+                day_abandoned.clear()
+                series = Series()
+                last_sample[0] = last_sample[1] = 0.0
+                decisions = 0
             elif kind == SAMPLE:
                 if now + SAMPLE_S <= arg:
                     push(now + SAMPLE_S, SAMPLE, arg)

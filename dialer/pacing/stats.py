@@ -7,7 +7,10 @@ day. Nothing here knows the simulator's true distributions.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 from dialer.pacing.estimators import Categorical, Histogram
 
@@ -51,6 +54,8 @@ class CampaignStats:
         # Agent side: talk (bridged -> call over) and wrap-up (call over -> ready).
         self.talk = Histogram.geometric(1.0, 4 * 3600.0, 96, talk_half_life)
         self.wrap = Histogram.geometric(0.5, 3600.0, 64, talk_half_life)
+        # The last wrap-ups themselves: a fixed after-call-work timer must stay exact.
+        self.recent_wraps: deque[float] = deque(maxlen=256)
         self.version = 0  # bumped on every sample, so the model knows when to refresh
 
     def trusted(self, trust: Trust, agents: int = 0) -> bool:
@@ -87,10 +92,17 @@ class CampaignStats:
         (self.amd_human if human else self.amd_machine).add(delay_s)
         self.version += 1
 
+    def wrap_quantiles(self, qs: list[float]) -> list[float]:
+        """Quantiles of the recent wrap-up times (empty: none seen)."""
+        if not self.recent_wraps:
+            return []
+        return [float(x) for x in np.quantile(np.fromiter(self.recent_wraps, float), qs)]
+
     def talked(self, talk_s: float) -> None:
         self.talk.add(talk_s)
         self.version += 1
 
     def wrapped(self, wrap_s: float) -> None:
         self.wrap.add(wrap_s)
+        self.recent_wraps.append(wrap_s)
         self.version += 1
