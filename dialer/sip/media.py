@@ -138,7 +138,7 @@ class MediaHandlers(WorkerBase):
         tap, port, leg = entry
         if drain and not tap.done:
             self._deliver(tap, port)
-        if leg.media is not None:
+        if leg.media is not None and not leg.finished:  # ended: pjsua already freed the call's slot
             _quiet(leg.media.stopTransmit, port)
         self.counters["frames_dropped"] += int(port.droppedFrames())
         port.clearBuffer()
