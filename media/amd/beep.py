@@ -48,7 +48,8 @@ class BeepDetector:
     ) -> None:
         self.params = params or BeepParams()
         self.tracker = tracker or Tracker(self.params.tracker)
-        self._analyzer = FrameAnalyzer(block_frames)
+        self.block_frames = block_frames
+        self._analyzer: FrameAnalyzer | None = None  # made on the first feed()
         self._result: BeepResult | None = None
         self._start_ms: int | None = None
         self._tones_seen = self.tracker.tones_ended  # tones that ended before we listened
@@ -61,6 +62,8 @@ class BeepDetector:
     def feed(self, frame: bytes, now_ms: int) -> BeepResult | None:
         if self._result is not None:
             return None
+        if self._analyzer is None:
+            self._analyzer = FrameAnalyzer(self.block_frames)
         feats = self._analyzer.push(frame, now_ms >= self.deadline_ms)
         if feats is None:
             return None

@@ -70,7 +70,8 @@ class AmdDetector:
     ) -> None:
         self.params = params or AmdParams()
         self.tracker = tracker or Tracker(self.params.tracker)
-        self._analyzer = FrameAnalyzer(block_frames)
+        self.block_frames = block_frames
+        self._analyzer: FrameAnalyzer | None = None  # made on the first feed()
         self._verdict: Verdict | None = None
         self._tones_seen = 0
         self.deadline_ms = 0  # analyse the buffered frames once now_ms reaches this
@@ -82,6 +83,8 @@ class AmdDetector:
     def feed(self, frame: bytes, now_ms: int) -> Verdict | None:
         if self._verdict is not None:
             return None
+        if self._analyzer is None:
+            self._analyzer = FrameAnalyzer(self.block_frames)
         feats = self._analyzer.push(frame, now_ms >= self.deadline_ms)
         if feats is None:
             return None

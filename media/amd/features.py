@@ -33,6 +33,9 @@ TONE_MIN_POLE_R2: Final = 0.85
 TONE_MIN_ENERGY_DB: Final = 38.0  # about -52 dBFS
 _TWO_PI_OVER_SR: Final = 2.0 * math.pi / SAMPLE_RATE
 _MIN_GAIN: Final = 10.0 ** (TONE_MIN_GAIN_DB / 10.0)
+_MIN_COS: Final = math.cos(2.0 * math.pi * 2200.0 / SAMPLE_RATE)
+_MAX_COS: Final = math.cos(2.0 * math.pi * 300.0 / SAMPLE_RATE)
+_SCREEN_TOL: Final = 0.15
 
 # (energy_db, tone_hz): tone_hz is 0.0 when the frame is not tonal.
 FrameFeature = tuple[float, float]
@@ -48,6 +51,12 @@ def tone_hz(r0: float, r1: float, r2: float, xe: int, xe1: int, xs1: int, xs2: i
     exactly, and they are exact for a sinusoid whatever the number of periods
     in the frame.
     """
+    # Cheap screen first (most loud frames are speech): for a sinusoid of angular
+    # frequency w, r1/r0 ~ cos w and r2/r0 ~ cos 2w = 2 cos^2 w - 1; a tone between
+    # 300 and 2200 Hz also keeps cos w inside (cos(2pi 2200/8000), cos(2pi 300/8000)).
+    c1 = r1 / r0
+    if not _MIN_COS < c1 < _MAX_COS or abs(r2 / r0 - 2.0 * c1 * c1 + 1.0) > _SCREEN_TOL:
+        return 0.0
     c11 = r0 - xe * xe + xs1 * xs1  # sum of x[n-1]^2
     c22 = c11 - xe1 * xe1 + xs2 * xs2  # sum of x[n-2]^2
     c12 = r1 - xe * xe1 + xs1 * xs2  # sum of x[n-1]*x[n-2]
@@ -101,23 +110,36 @@ class FrameAnalyzer:
         n = block_frames * FRAME_SAMPLES
         # two samples of history in front of the block, for lags 1 and 2
         self._x = np.zeros(n + 2, dtype=np.float64)
-        base = self._x[2:]
-        # lagged[f, k, j] = x[f*160 + j - k]: row k is frame f delayed by k samples
-        lagged = np.lib.stride_tricks.as_strided(
-            base, shape=(block_frames, 3, FRAME_SAMPLES),
-            strides=(FRAME_SAMPLES * 8, -8, 8), writeable=False)
-        cur = base.reshape(block_frames, FRAME_SAMPLES, 1)
-        out: npt.NDArray[np.float64] = np.zeros((block_frames, 3, 1))
-        # views for a block of k frames, k = 1..block_frames (index k - 1)
-        self._views = [(lagged[:k], cur[:k], out[:k]) for k in range(1, block_frames + 1)]
+        # the lagged rows are copied to contiguous memory, where the product runs in
+        # BLAS: that costs less than numpy's generic loop over an overlapping view
+        self._dense = np.zeros((block_frames, 3, FRAME_SAMPLES))
+        self._out: npt.NDArray[np.float64] = np.zeros((block_frames, 3, 1))
+        # views for a block of k frames, made when first needed (sessions are made
+        # per call, and most blocks are full)
+        self._views: dict[int, tuple[npt.NDArray[np.float64], ...]] = {}
         self._buf = bytearray()
         self._need = block_frames * FRAME_BYTES
         self._h1 = 0  # last two samples of the previous block
         self._h2 = 0
 
+    def _make_views(self, k: int) -> tuple[npt.NDArray[np.float64], ...]:
+        # lagged[f, i, j] = x[f*160 + j - i] (x after its 2-sample prefix): row i is
+        # frame f delayed by i samples; the rows overlap, hence the explicit strides
+        lagged = np.ndarray((k, 3, FRAME_SAMPLES), dtype=np.float64, buffer=self._x,
+                            offset=2 * 8, strides=(FRAME_SAMPLES * 8, -8, 8))
+        cur = self._x[2 : 2 + k * FRAME_SAMPLES].reshape(k, FRAME_SAMPLES, 1)
+        views = (lagged, self._dense[:k], cur, self._out[:k])
+        self._views[k] = views
+        return views
+
     @property
     def pending_frames(self) -> int:
         return len(self._buf) // FRAME_BYTES
+
+    @property
+    def buffer(self) -> bytearray:
+        """The frames waiting for the next block (callers may append whole frames)."""
+        return self._buf
 
     def push(self, frame: bytes, flush: bool = False) -> list[FrameFeature] | None:
         buf = self._buf
@@ -131,8 +153,10 @@ class FrameAnalyzer:
         x = self._x
         n = k * FRAME_SAMPLES
         x[2 : n + 2] = np.frombuffer(buf, dtype="<i2")
-        lagged, cur, out = self._views[k - 1]
-        np.matmul(lagged, cur, out=out)
+        views = self._views.get(k) or self._make_views(k)
+        lagged, dense, cur, out = views
+        np.copyto(dense, lagged)
+        np.matmul(dense, cur, out=out)
         x[:2] = x[n : n + 2]
         # the edge samples, read as Python ints (the buffer is native-endian int16:
         # little-endian hosts only, as every PJSIP target we build for)

@@ -26,7 +26,7 @@ from media.amd.asterisk import AsteriskAmd
 from media.amd.beep import BeepDetector, BeepParams
 from media.amd.detector import AmdDetector
 from media.amd.features import FrameAnalyzer, FrameFeature
-from media.amd.types import BeepResult, Detector, DropPoint, Verdict
+from media.amd.types import FRAME_BYTES, BeepResult, Detector, DropPoint, Verdict
 
 # a "beep" followed by more voice than this was a chime inside the greeting
 _VOICE_AFTER_BEEP_MS = 100
@@ -46,22 +46,33 @@ class AmdSession:
         self._beep: BeepDetector | None = None
         self._analyzer: FrameAnalyzer | None = None
         self._deadline_ms = 0
+        self._live = False  # frames go to the shared analyzer (our detector, still listening)
+        self._buf = bytearray()
+        self._last_slot = 0
         if isinstance(self.detector, AmdDetector):
             det = self.detector
-            self._analyzer = FrameAnalyzer(det._analyzer.block_frames)
+            self._analyzer = FrameAnalyzer(det.block_frames)
             self._beep = BeepDetector(beep, tracker=det.tracker)
+            self._buf = self._analyzer.buffer
+            # buffered bytes below which a new frame does not complete the block
+            self._last_slot = (self._analyzer.block_frames - 1) * FRAME_BYTES
+            self._live = True
 
     @property
     def name(self) -> str:
         return self.detector.name
 
     def feed(self, frame: bytes, now_ms: int) -> Verdict | DropPoint | None:
-        analyzer = self._analyzer
-        if analyzer is not None and not self.done and self._pending is None:
-            # the hot path: most frames stop in push()
-            feats = analyzer.push(frame, now_ms >= self._deadline_ms)
-            if feats is None:
+        if self._live:
+            # the hot path, run for every frame: most frames are only buffered
+            buf = self._buf
+            if (len(buf) < self._last_slot and now_ms < self._deadline_ms
+                    and len(frame) == FRAME_BYTES):
+                buf += frame
                 return None
+            assert self._analyzer is not None
+            feats = self._analyzer.push(frame, True)
+            assert feats is not None
             return self._block(feats, now_ms)
         if self.done:
             return None
@@ -89,8 +100,10 @@ class AmdSession:
             self.verdict = decided
             if decided.label != "machine":
                 self.done = True
+                self._live = False
             elif result is not None:
                 self._pending = self._drop_from(result)
+                self._live = False
             return decided
         if self.verdict is not None and result is not None:
             return self._finish(self._drop_from(result))
@@ -116,6 +129,7 @@ class AmdSession:
         self._pending = None
         self.drop = drop
         self.done = True
+        self._live = False
         return drop
 
 
