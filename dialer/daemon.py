@@ -89,13 +89,14 @@ class Daemon:
         store = RecordStore(self.redis, campaign=settings.name, policy=settings.policy, prefix=self.cfg.redis.prefix)
         amd_factory = None
         if settings.amd.enabled:
-            from dialer.amd_consumer import AmdConsumer
-            from media.amd import BeepDetector, make_detector
+            from media.amd import make_session
 
-            detector, drop = settings.amd.detector, settings.amd.on_machine == "voicemail"
+            detector = settings.amd.detector
 
-            def amd_factory() -> AmdConsumer:
-                return AmdConsumer(make_detector(detector), BeepDetector() if drop else None)
+            def amd_factory() -> Any:
+                # One streaming session per answered call: the verdict, then
+                # (machines) the drop point where a voicemail message starts.
+                return make_session(detector)
 
         return CampaignRunner(
             settings, self.cfg, store=store, edge=self.edge, publish=self.publish, roster=self.roster,

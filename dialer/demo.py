@@ -215,6 +215,7 @@ caller_id = "+12125550100"
 # hour; a real campaign keeps the 08:00-21:00 default (16 CFR 310.4(c)).
 calling_hours = "00:00-24:00"
 {self.args.policy_toml}
+{self.args.campaign_toml}
 """
         path = self.work / "dialer.toml"
         path.write_text(text)
@@ -365,6 +366,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--records and --agents must be at least 1")
     # One attempt per record keeps the demo short: every record ends in one call.
     args.policy_toml = "max_attempts_per_record = 1"
+    args.campaign_toml = ""  # tests add e.g. an [campaigns.amd] table here
     return args
 
 

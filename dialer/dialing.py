@@ -28,7 +28,6 @@ import structlog
 
 from dialer import events as ev
 from dialer.agents.state import AgentEvent, AgentMachine, AgentState, Roster
-from dialer.amd_consumer import AmdConsumer
 from dialer.config import CampaignSettings, Config
 from dialer.errors import InvalidTransition, StaleLease
 from dialer.outcomes import Outcome
@@ -75,7 +74,7 @@ class CampaignRunner:
         publish: Callable[[ev.Event], None],
         roster: Roster,
         pacing: Any,
-        amd_factory: Callable[[], AmdConsumer] | None = None,
+        amd_factory: Callable[[], Any] | None = None,
         on_agent_free: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
@@ -232,7 +231,7 @@ class CampaignRunner:
             self._connect_agent(call)
 
     def on_amd(self, call: ActiveCall, verdict: Any) -> None:
-        """A verdict or a voicemail drop point from the call's AmdConsumer."""
+        """A verdict or a voicemail drop point from the call's AMD session (media.amd)."""
         now = time.time()
         if hasattr(verdict, "label"):
             call.amd_pending = False

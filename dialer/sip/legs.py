@@ -236,7 +236,10 @@ class LegHandlers(AccountHandlers):
         if leg.finished:
             return
         leg.finished = True
-        self.release_media(leg)
+        try:
+            self.release_media(leg)
+        except Exception:  # CallFinished must still go out: exactly one per place_call
+            self.log.exception("sip.release_media_failed", call_id=leg.key)
         if self.customers.get(leg.key) is leg:
             del self.customers[leg.key]
         self.release_account(leg.account_key)

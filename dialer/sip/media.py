@@ -267,6 +267,12 @@ class MediaHandlers(WorkerBase):
         """A leg ended: feed the last frames, free the tap, stop prompts, free the peer."""
         if leg.kind == "customer":
             self._detach_tap(leg.key, drain=True)
+            if leg.player is not None and leg.media is not None:
+                _quiet(leg.player.stopTransmit, leg.media)
+            # The call's conference port is going away: nothing may be connected
+            # to it again (refresh_sources would try the keep-alive source and
+            # pjsua refuses with PJ_EINVAL).
+            leg.media = None
             if leg.player is not None:
                 self._stop_player(leg, ok=False, reason="call ended")
             peers = self.agents
