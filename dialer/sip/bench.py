@@ -114,6 +114,9 @@ UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]>
   </send>
+  <!-- as a real UAS keeps its BYE transaction: a retransmitted BYE (our 200 was lost) gets
+       the 200 again instead of holding the dialer's call slot until its Timer F (32 s) -->
+  <timewait milliseconds="4000"/>
   <ResponseTimeRepartition value="10, 20, 50, 100, 200"/>
   <CallLengthRepartition value="1000, 5000, 10000"/>
 </scenario>
@@ -336,6 +339,7 @@ class Sipp:
         self.proc: subprocess.Popen[bytes] | None = None
         self.err_path = workdir / f"{label}.stderr"
         self.media_port = 0
+        self.rcvbuf: dict[int, int] = {}
 
     def start(self) -> Sipp:
         self._err = self.err_path.open("wb")
@@ -366,6 +370,10 @@ class Sipp:
         except OSError:
             return ""
 
+    def exit_status(self) -> int | None:
+        """None while running, else the exit code (negative: killed by that signal)."""
+        return None if self.proc is None else self.proc.poll()
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -380,6 +388,7 @@ class Sipp:
         self.proc = None
 
 
+SIPP_RCVBUF = 8 * 2**20
 SIPP_NICE = -10  # sipp is the reference peer: it must not be what the machine's load starves
 
 
@@ -412,11 +421,65 @@ def uas(workdir: Path, label: str) -> tuple[Sipp, int]:
     ).start()  # fmt: skip
     try:
         sipp.wait_bound(port)
+        deadline = time.monotonic() + 5
+        while _udp_free(media) and time.monotonic() < deadline:  # the echo socket comes next
+            time.sleep(0.02)
     except Exception:
         sipp.stop()
         raise
     sipp.media_port = media
+    # One socket echoes every call's RTP; the bridge sends a burst of one packet per call
+    # each 20 ms, more than the default buffer (~200 datagrams) holds when sipp's echo
+    # thread waits for a CPU. 8 MB holds ~7000.
+    sipp.rcvbuf = grow_udp_rcvbuf(sipp.pid, {port, media, media + 2}, SIPP_RCVBUF)
     return sipp, port
+
+
+SO_RCVBUFFORCE = 33  # Linux: SO_RCVBUF beyond net.core.rmem_max (CAP_NET_ADMIN)
+SYS_PIDFD_GETFD = 438  # x86_64 and most others (asm-generic)
+
+
+def grow_udp_rcvbuf(pid: int, ports: set[int], size: int) -> dict[int, int]:
+    """Give the UDP sockets of process ``pid`` bound to ``ports`` a ``size``-byte receive buffer.
+
+    The socket is borrowed with pidfd_getfd(2) (Linux 5.6+, same user or root), so nothing
+    global (net.core.rmem_default) changes. Returns port -> the buffer the kernel now reports
+    (twice what was asked, as always), or an empty dict when it could not be done.
+    """
+    inodes: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            cols = line.split()
+            port = int(cols[1].rsplit(":", 1)[1], 16)
+            if port in ports:
+                inodes[cols[9]] = port
+    out: dict[int, int] = {}
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pidfd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return out
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                inode = target[len("socket:["):-1] if target.startswith("socket:[") else ""
+                if inode not in inodes:
+                    continue
+                local = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(fd), 0)
+                if local < 0:
+                    continue
+                with socket.socket(fileno=local) as sock:
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+                    except OSError:
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+                    out[inodes[inode]] = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    finally:
+        os.close(pidfd)
+    return out
 
 
 def _stat_rows(path: Path) -> list[dict[str, str]]:
@@ -617,14 +680,18 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class DialerBench:
-    def __init__(self, plan: Plan, log: Callable[[str], None], rtp_port_start: int) -> None:
+    def __init__(
+        self, plan: Plan, log: Callable[[str], None], rtp_port_start: int, sip_rcvbuf: int = 0,
+    ) -> None:
         self.plan = plan
+        self.sip_rcvbuf = sip_rcvbuf
         self.log = log
         self.rtp_port_start = rtp_port_start
         self.calls = Calls()
         self.edge: Any = None
         self.seq = 0
         self.names: dict[int, str] = {}
+        self.uas_restarts: list[int] = []  # exit codes of sipp UAS runs that died under us
 
     async def run(self, workdir: Path) -> dict[str, Any]:
         from dialer.sip.edge import SipEdge
@@ -649,12 +716,18 @@ class DialerBench:
             if worker_thread is not None and worker_thread.native_id:
                 self.names[worker_thread.native_id] = "pjsip (SIP + frame pump)"
             out["edge"] = {k: info.get(k) for k in ("capacity", "bind", "trunk", "rtp_ports", "frame_delivery")}
+            out["sipp_uas_rcvbuf"] = {str(k): v for k, v in server.rcvbuf.items()}
+            if self.sip_rcvbuf:
+                # what-if: the product leaves pjsip's default (PJSIP_UDP_SO_RCVBUF_SIZE = 0)
+                got = grow_udp_rcvbuf(os.getpid(), {settings.bind_port}, self.sip_rcvbuf)
+                out["what_if"] = {"dialer_sip_rcvbuf": got.get(settings.bind_port, 0)}
             await asyncio.sleep(1.0)  # idle baseline after start-up
             self.names.update(label_threads(set(self.names)))
             self.idle_rss = rss_mb()
             out["idle_rss_mb"] = round(self.idle_rss, 1)
             out["concurrency"] = await self.concurrency()
             out["cps"] = await self.cps()
+            out["sipp_uas_died"] = self.uas_restarts
         finally:
             try:
                 await self.hangup_all(15.0)
@@ -664,6 +737,22 @@ class DialerBench:
         return out
 
     # ------------------------------------------------------------------ helpers
+
+    def ensure_uas(self) -> None:
+        """Restart the sipp UAS on the same ports if it died (recorded in the results)."""
+        code = self.uas.exit_status()
+        if code is None:
+            return
+        self.uas_restarts.append(code)
+        self.log(f"  sipp UAS exited with {code}; restarting it on the same ports")
+        self.uas.stop()
+        self.uas.start()
+        with contextlib.suppress(RuntimeError):
+            self.uas.wait_bound(self.uas_port)
+        time.sleep(0.2)
+        self.uas.rcvbuf = grow_udp_rcvbuf(
+            self.uas.pid, {self.uas_port, self.uas.media_port, self.uas.media_port + 2}, SIPP_RCVBUF
+        )
 
     def port_groups(self) -> dict[str, Callable[[int], bool]]:
         s, media = self.settings, self.uas.media_port
@@ -712,6 +801,9 @@ class DialerBench:
         stopped = "all levels passed"
         ids: list[str] = []
         for target in plan.levels:
+            if self.uas.exit_status() is not None:
+                stopped = f"the sipp UAS exited ({self.uas.exit_status()}) before {target} calls"
+                break
             # add calls at setup_cps until `target` are up (bounded in count and time)
             add = target - len(ids)
             t0 = time.monotonic()
@@ -782,7 +874,10 @@ class DialerBench:
         tx = {c: (rtp1[c][1] - rtp0[c][1]) / wall for c in alive if c in rtp0 and c in rtp1}
         short = [c for c in alive if recs[c].consumer.bytes != recs[c].consumer.frames * 320]
         failure = ""
-        if len(alive) < target:
+        died = self.uas.exit_status()
+        if died is not None:
+            failure = f"the sipp UAS exited ({died}) during the hold"
+        elif len(alive) < target:
             codes = sorted({(r.finished.outcome, r.finished.sip_code) for r in recs.values() if r.finished},
                            key=str)[:4]  # fmt: skip
             failure = f"{target - len(alive)} calls not up ({len(dropped)} ended: {codes})"
@@ -794,6 +889,8 @@ class DialerBench:
             failure = f"{slow} calls below {plan.min_rate} RTP packets/s received"
         elif short:
             failure = f"{len(short)} calls got frames that were not 320 bytes"
+        if failure and usage["system_busy_pct"] >= 97:
+            failure += f"; machine CPU saturated ({usage['system_busy_pct']}% busy, load {loadavg()})"
         cpu = usage["cpu_pct"]
         busiest = usage["threads"][0] if usage["threads"] else {"thread": "-", "cpu_pct": 0.0}
         saturated = ""
@@ -833,7 +930,7 @@ class DialerBench:
             "busiest_thread": f"{busiest['thread']} {busiest['cpu_pct']}%",
             "threads": usage["threads"],
             "system_busy_pct": usage["system_busy_pct"],
-            "sipp_uas": usage["sipp"].get("uas", {}),
+            "sipp_uas": {**usage["sipp"].get("uas", {}), "exit": self.uas.exit_status()},
             "udp_drops": usage["udp_drops"],
             "saturated": saturated,
             "loadavg": loadavg(),
@@ -847,6 +944,7 @@ class DialerBench:
         best = 0.0
         stopped = "all rates passed"
         for rate in plan.cps_rates:
+            self.ensure_uas()
             result = await self.cps_rate(rate)
             tried.append(result)
             self.log(
@@ -923,7 +1021,7 @@ class DialerBench:
             if end is None:
                 kind = "not ended"
             elif str(end.outcome) != "answered":
-                kind = f"{end.outcome}:{end.sip_code}"
+                kind = f"{end.outcome}:{end.sip_code} {end.reason[:40]}".strip()
             elif end.hangup_by != "dialer":
                 kind = f"ended by {end.hangup_by}"
             elif r.consumer.frames == 0:
@@ -1046,7 +1144,7 @@ async def _main_async(plan: Plan, args: argparse.Namespace, log: Callable[[str],
             log("sipp ceiling (sipp UAC -> sipp UAS):")
             result["sipp_ceiling"] = await asyncio.to_thread(sipp_ceiling, plan, workdir, log)
         log("dialer (SipEdge in this process -> sipp UAS with -rtp_echo):")
-        bench = DialerBench(plan, log, args.rtp_port_start)
+        bench = DialerBench(plan, log, args.rtp_port_start, args.sip_rcvbuf)
         result.update(await bench.run(workdir))
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     result["machine"]["loadavg_end"] = loadavg()
@@ -1073,6 +1171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-rate", type=float, help="frames/s and RTP pkt/s each call must reach (45)")
     ap.add_argument("--skip-ceiling", action="store_true", help="skip the sipp->sipp reference")
     ap.add_argument("--rtp-port-start", type=int, default=40000, help="first RTP port of the dialer")
+    ap.add_argument("--sip-rcvbuf", type=int, default=0, metavar="BYTES",
+                    help="what-if: give the dialer's SIP socket this receive buffer (default: pjsip's)")
     ap.add_argument("--keep", help="keep sipp files (scenario, stats, error logs) in this directory")
     args = ap.parse_args(argv)
 
