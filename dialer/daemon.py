@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -117,7 +118,7 @@ class Daemon:
         self.edge = SipEdge(self.cfg.sip, self._on_sip_event, loop=loop)
         info = await self.edge.start()
         engine = f"pjproject {info.get('pjproject', '?')}"
-        capacity = int(info.get("max_calls", 0))
+        capacity = int(info.get("capacity", info.get("max_calls", 0)))
         self.log.info("daemon_started", version=__version__, engine=engine, capacity=capacity,
                       sip=f"{self.cfg.sip.bind_host}:{self.cfg.sip.bind_port}",
                       trunk=f"{self.cfg.sip.trunk_host}:{self.cfg.sip.trunk_port}")
@@ -132,6 +133,7 @@ class Daemon:
             if settings.autostart:
                 self.runners[settings.name].start()
 
+        api_runner = await self._start_api()
         background = [
             asyncio.create_task(self._ticker(), name="ticker"),
             asyncio.create_task(self._commands(), name="commands"),
@@ -141,6 +143,8 @@ class Daemon:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if api_runner is not None:
+            await api_runner.cleanup()
         await self.edge.stop(timeout_s=5.0)
         self.publish(ev.DaemonStopped(at=time.time(), node=self.cfg.node.name, reason=self._stop_reason))
         await self.bus.close()
@@ -149,6 +153,29 @@ class Daemon:
         return 0
 
     _stop_reason = "signal"
+
+    async def _start_api(self) -> Any:
+        """The agent API (docs/api.md) on [api] host:port; None when disabled."""
+        if not self.cfg.api.enabled:
+            return None
+        from dialer.api.app import make_app, start_api
+        from dialer.store.dnc import DncList
+        from dialer.store.keys import Keys
+
+        assert self.redis is not None
+        app = make_app(
+            lambda campaign: self.runners[campaign].store, self,
+            agents={a.id for a in self.cfg.agents},
+            agent_campaigns={a.id: a.campaigns for a in self.cfg.agents},
+            global_dnc=DncList(self.redis, Keys(self.cfg.redis.prefix, "-").global_dnc),
+            token=os.environ.get("DIALER_API_TOKEN") or None,
+        )
+        try:
+            runner = await start_api(app, self.cfg.api.host, self.cfg.api.port)
+        except OSError as exc:
+            raise DialerError(f"agent API cannot listen on {self.cfg.api.host}:{self.cfg.api.port}: {exc.strerror}") from None
+        self.log.info("api_listening", addresses=[str(a) for a in runner.addresses])
+        return runner
 
     def request_stop(self, reason: str = "signal") -> None:
         if not self.stopping.is_set():
@@ -230,13 +257,32 @@ class Daemon:
     # ------------------------------------------------------------ control (agent API)
 
     def agent_ready(self, agent_id: str) -> None:
-        """Raises KeyError for an unknown agent, InvalidTransition when not allowed now."""
-        self._agent_event(self.roster.agents[agent_id].agent_id, AgentEvent.READY, "api")
+        """Raises KeyError for an unknown agent, InvalidTransition when not allowed now.
+
+        Ready during after-call work is the agent's "Done": it ends the wrap-up.
+        """
+        agent = self.roster.agents[agent_id]
+        if agent.state is AgentState.READY:
+            return
+        event = AgentEvent.WRAP_DONE if agent.state is AgentState.WRAP_UP else AgentEvent.READY
+        self._agent_event(agent_id, event, "api")
 
     def agent_not_ready(self, agent_id: str) -> None:
         agent = self.roster.agents[agent_id]
         if agent.state is not AgentState.NOT_READY:
             self._agent_event(agent_id, AgentEvent.NOT_READY, "api")
+
+    def agent_call(self, agent_id: str) -> dict[str, Any] | None:
+        """The call and record lease an agent is working now (to dispose it through the API)."""
+        agent = self.roster.agents[agent_id]
+        if not agent.call_id:
+            return None
+        found = self._runner_for(agent.call_id)
+        if found is None:
+            return None
+        runner, call = found
+        return {"campaign": runner.name, "call_id": call.call_id, "record_id": call.claim.record_id,
+                "token": call.claim.token, "number": call.claim.number}
 
     def agents(self) -> list[dict[str, Any]]:
         now = time.time()

@@ -200,6 +200,9 @@ trunk_port = {trunk_port}
 max_calls = 64
 rtp_port_start = {self.args.rtp_port}
 
+[api]
+port = 0   # any free port: the demo does not need a fixed one
+
 [logging]
 level = "info"
 

@@ -149,9 +149,16 @@ class CampaignRunner:
         self.pacing.sync(self, now)
         return max(0, int(self.pacing.decide(now)))
 
+    def _publish_blocked(self) -> None:
+        """Compliance refusals seen by the store (our claims, agents' previews and accepts)."""
+        for b in self.store.drain_blocked():
+            self.publish(ev.DialBlocked(at=b.at, campaign=self.name, record_id=b.record_id,
+                                        number=b.number, rule=f"{b.rule} ({b.citation})", detail=b.detail))
+
     async def _tick(self) -> None:
         self._ticking = True
         try:
+            self._publish_blocked()
             self._serve_waiting_calls()
             n = self.lines_wanted(time.time())
             for _ in range(n):
@@ -176,9 +183,7 @@ class CampaignRunner:
             call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
         now = time.time()
         claim = await self.store.claim_next(claimer=self.cfg.node.name, now=now, lease_s=self.cfg.node.lease_s)
-        for b in self.store.drain_blocked():
-            self.publish(ev.DialBlocked(at=b.at, campaign=self.name, record_id=b.record_id,
-                                        number=b.number, rule=f"{b.rule} ({b.citation})", detail=b.detail))
+        self._publish_blocked()
         if claim is None:
             if agent is not None:
                 self._agent_event(agent, AgentEvent.RELEASE)
@@ -382,6 +387,10 @@ class CampaignRunner:
             # Another node reclaimed the record after our lease expired; its
             # attempt is the one that counts (fencing, docs/records.md).
             self.log.error("stale_lease_on_report", call_id=call.call_id, error=str(exc))
+            return
+        except InvalidTransition as exc:
+            # The agent already completed the record through the API during the call.
+            self.log.info("record_already_completed", call_id=call.call_id, error=str(exc))
             return
         if decision.final:
             self.publish(ev.RecordCompleted(at=now, campaign=self.name, record_id=call.claim.record_id, final=decision.final))

@@ -132,6 +132,7 @@ def make_app(
     ):
         app.router.add_post(f"{r}/{name}", handler)
     app.router.add_get("/agents", presence.roster)
+    app.router.add_get("/agents/{agent}/call", presence.current_call)
     app.router.add_post("/agents/{agent}/ready", presence.ready)
     app.router.add_post("/agents/{agent}/not-ready", presence.not_ready)
     for base in (f"{c}/dnc", "/dnc"):

@@ -42,3 +42,9 @@ class DaemonControl(Protocol):
         campaign or agent; InvalidTransition when the agent cannot take a call now.
         """
         ...
+
+    def agent_call(self, agent_id: str) -> dict[str, Any] | None:
+        """The call the agent is on or wrapping up, with the record's lease, so the
+        agent can dispose it: ``{"campaign", "call_id", "record_id", "token", "number"}``;
+        None when the agent has no call. KeyError for an unknown agent."""
+        ...

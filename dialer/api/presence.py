@@ -15,6 +15,21 @@ async def roster(request: web.Request) -> web.Response:
     return reply({"agents": control.agents()})
 
 
+async def current_call(request: web.Request) -> web.Response:
+    """GET /agents/{agent}/call: the call and lease token a progressive or predictive
+    agent needs to complete the record (previewed records come with theirs)."""
+    ctx = request.app[CTX]
+    control = ctx.need_control()
+    agent = ctx.agent(request.match_info["agent"])
+    try:
+        call = control.agent_call(agent)
+    except KeyError:
+        raise ApiError(404, f"the dialer does not know agent {agent!r}", "agent") from None
+    if call is None:
+        raise ApiError(404, f"agent {agent!r} has no call now", "agent")
+    return reply(call)
+
+
 async def ready(request: web.Request) -> web.Response:
     return _presence(request, "ready")
 

@@ -35,6 +35,7 @@ class FakeControl:
     states: dict[str, str]
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     refuse: bool = False  # agent_ready / dial_for_agent raise InvalidTransition
+    current: dict[str, dict[str, Any]] = field(default_factory=dict)  # agent -> call
 
     def agent_ready(self, agent_id: str) -> None:
         self.calls.append(("ready", agent_id))
@@ -48,6 +49,12 @@ class FakeControl:
 
     def agents(self) -> list[dict[str, Any]]:
         return [{"agent": a, "state": s} for a, s in sorted(self.states.items())]
+
+    def agent_call(self, agent_id: str) -> dict[str, Any] | None:
+        self.calls.append(("call", agent_id))
+        if agent_id not in self.states:
+            raise KeyError(agent_id)
+        return self.current.get(agent_id)
 
     async def dial_for_agent(self, campaign: str, ref: LeaseRef, agent_id: str) -> str:
         self.calls.append(("dial", campaign, ref, agent_id))
@@ -272,6 +279,10 @@ async def test_agent_presence(api: Api) -> None:
     assert r == {"agent": "a1", "state": "not_ready"}
     assert (await api.post("/agents/a1/ready"))["state"] == "ready"
     assert (await api.post("/agents/zz/ready", status=404))["field"] == "agent"
+    assert (await api.get("/agents/a1/call", status=404))["field"] == "agent"
+    call = {"campaign": "demo", "call_id": "c9", "record_id": "r1", "token": 7, "number": NY1}
+    api.control.current["a1"] = call
+    assert await api.get("/agents/a1/call") == call
     api.control.refuse = True
     err = await api.post("/agents/a1/ready", status=409)
     assert err["state"] == "ready" and err["event"] == "ready"
