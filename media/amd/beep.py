@@ -3,8 +3,10 @@
 :class:`BeepDetector` reports one :class:`BeepResult`:
 
 * ``beep`` when a steady tone between ``min_hz`` and ``max_hz`` that lasted
-  at least the tracker's ``tone_min_frames`` (140 ms) ends; ``end_ms`` is the
-  receive time of the first frame after it, so the message never overlaps it;
+  at least the tracker's ``tone_min_frames`` (160 ms) ends cleanly (the line
+  falls quiet at once, as after a beep and not after a sung vowel); ``end_ms``
+  is the receive time of the first quiet frame, so the message never overlaps
+  the beep;
 * ``greeting_end`` when, after some voice, ``greeting_end_ms`` of silence pass
   with no tone (greetings that end without a beep), or when ``max_wait_ms``
   pass after the detector started listening.
@@ -91,7 +93,7 @@ class BeepDetector:
         else when the silence after the greeting or the wait would run out."""
         p = self.params
         tr = self.tracker
-        if tr.tone_confirmed:
+        if tr.tone_confirmed or tr.tone_ending:
             return now_ms + 2 * FRAME_MS
         due = (self._start_ms or 0) + p.max_wait_ms
         if tr.voice_ms > 0:

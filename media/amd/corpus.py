@@ -224,12 +224,15 @@ def machine_clip(rng: np.random.Generator, pool: Pool) -> Clip:
         freq = float(np.clip(rng.choice(BEEP_FREQS) * rng.uniform(0.99, 1.01), 440, 2000))
         dur = float(rng.uniform(0.2, 0.6) if rng.random() < 0.7 else rng.uniform(0.6, 1.2))
         harmonic = float(rng.uniform(-45, -25)) if rng.random() < 0.3 else -99.0
-        beep = dsp.tone(freq, dur, float(rng.uniform(-22, -8)), float(rng.uniform(4, 12)),
-                        harmonic)
+        beep_db = float(rng.uniform(-22, -8))
+        ramp_ms = float(rng.uniform(4, 12))
+        beep = dsp.tone(freq, dur, beep_db, ramp_ms, harmonic)
         parts += [silence(gap), beep]
         clip.beep_start_s = speech_end + gap
         clip.beep_end_s = clip.beep_start_s + beep.size / SR
-        meta.update(beep_gap_s=round(gap, 3), beep_hz=round(freq, 1), beep_s=round(dur, 3))
+        meta.update(beep_gap_s=round(gap, 3), beep_hz=round(freq, 1), beep_s=round(dur, 3),
+                    beep_dbfs=round(beep_db, 1), beep_ramp_ms=round(ramp_ms, 1),
+                    beep_harmonic_db=round(harmonic, 1))
         parts.append(silence(rng.uniform(1.5, 3.0)))
     else:
         parts.append(silence(rng.uniform(2.5, 4.0)))

@@ -7,11 +7,11 @@ It listens for the structure of the first turn, not its words:
   of the turn (``pause_short_ms`` after a "Hello?", ``pause_long_ms`` after a
   receptionist's sentence), because recorded greetings pause between their
   sentences too.
-* **machine** — a steady tone after speech (the beep; a very short greeting
-  such as "Leave a message." is only told from a human by it), or a turn
-  that is still going after ``max_turn_ms``.
-* **fax** — a steady 2100 Hz answer tone (CED), or 1100 Hz calling tone (CNG)
-  before anyone spoke.
+* **machine** — a steady tone after speech that ends cleanly (the beep; a
+  very short greeting such as "Leave a message." is only told from a human by
+  it), or a turn that is still going after ``max_turn_ms``.
+* **fax** — half a second of steady 2100 Hz answer tone (CED), or a burst of
+  1100 Hz calling tone (CNG) before anyone spoke.
 * **silence** — nothing voiced for ``no_voice_ms`` after answer (dead air).
 * if ``max_analysis_ms`` pass with no verdict, **human** with detail
   ``timeout``: a person left waiting is worse than a machine sent to an agent.
@@ -28,9 +28,10 @@ import msgspec
 
 from media.amd.features import FrameAnalyzer, FrameFeature
 from media.amd.tracking import Tracker, TrackerParams
-from media.amd.types import Label, Verdict
+from media.amd.types import FRAME_MS, Label, Verdict
 
 CED_MIN_HZ = 2060.0  # 2100 Hz +- 15 (T.30) with margin; beeps we look for stop at 2000
+CED_MIN_FRAMES = 25  # CED lasts 2.6-4 s; half a second of it is plenty
 CNG_HZ = 1100.0
 CNG_TOLERANCE_HZ = 60.0
 BEEP_MIN_HZ = 400.0
@@ -107,10 +108,10 @@ class AmdDetector:
         if reason is not None:
             self._verdict = Verdict(reason[0], now_ms, reason[1])
         else:
-            self.deadline_ms = self._next_deadline()
+            self.deadline_ms = self._next_deadline(now_ms)
         return self._verdict
 
-    def _next_deadline(self) -> int:
+    def _next_deadline(self, now_ms: int) -> int:
         """When a verdict would be due if nothing but silence came: the flush time.
 
         Verdicts that need new sound (a tone, a long turn) can wait for the
@@ -119,6 +120,8 @@ class AmdDetector:
         """
         p = self.params
         tr = self.tracker
+        if tr.tone_confirmed or tr.tone_ending:  # a beep may be about to end
+            return now_ms + 2 * FRAME_MS
         first = tr.first_voice_ms
         if first is None:
             return min(p.no_voice_ms, p.max_analysis_ms)
@@ -137,15 +140,15 @@ class AmdDetector:
     def _decide(self, now_ms: int) -> tuple[Label, str] | None:
         p = self.params
         tr = self.tracker
-        if tr.tones_confirmed != self._tones_seen:  # a steady tone has just been confirmed
-            self._tones_seen = tr.tones_confirmed
-            hz = tr.confirmed_hz
-            before = tr.confirmed_voice_ms
-            if hz >= CED_MIN_HZ:
-                return "fax", f"answer tone {hz:.0f}Hz"
+        if tr.tone_frames >= CED_MIN_FRAMES and tr.tone_hz >= CED_MIN_HZ:
+            return "fax", f"answer tone {tr.tone_hz:.0f}Hz"
+        if tr.tones_ended != self._tones_seen:  # a steady tone has just ended cleanly
+            self._tones_seen = tr.tones_ended
+            hz = tr.ended_hz
+            before = tr.ended_voice_ms
             if before < p.min_voice_ms and abs(hz - CNG_HZ) <= CNG_TOLERANCE_HZ:
                 return "fax", f"calling tone {hz:.0f}Hz"
-            if before >= p.beep_min_voice_ms and hz >= BEEP_MIN_HZ:
+            if before >= p.beep_min_voice_ms and BEEP_MIN_HZ <= hz < CED_MIN_HZ:
                 return "machine", f"beep {hz:.0f}Hz after {before / 1000:.1f}s of speech"
         first = tr.first_voice_ms
         if first is None:
@@ -156,7 +159,9 @@ class AmdDetector:
             if turn >= p.max_turn_ms:
                 return "machine", f"turn longer than {p.max_turn_ms / 1000:.1f}s"
             pause = now_ms - tr.last_voice_ms
-            if tr.voice_ms >= p.min_voice_ms and pause >= self.pause_needed_ms(turn):
+            # not while a burst is starting: it may be the next word, or the beep
+            if (tr.voice_ms >= p.min_voice_ms and not tr.run
+                    and pause >= self.pause_needed_ms(turn)):
                 return "human", f"pause {pause}ms after {turn / 1000:.2f}s turn"
         if now_ms >= p.max_analysis_ms:
             return "human", "timeout"

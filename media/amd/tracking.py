@@ -37,10 +37,12 @@ class TrackerParams(msgspec.Struct, frozen=True, kw_only=True):
     onset_frames: int = 3  # 60 ms of activity make a burst voice
     tone_tolerance: float = 0.01  # relative deviation from the run's mean frequency ...
     tone_confirmed_slack: float = 3.0  # ... multiplied by this once the tone is confirmed
-    tone_energy_range_db: float = 1.5  # energy spread allowed while a run is unconfirmed
+    tone_energy_range_db: float = 0.6  # energy spread allowed while a run is unconfirmed
     tone_min_frames: int = 8  # 160 ms of steady tone confirm a tone after a quiet gap ...
     tone_glued_min_frames: int = 14  # ... 280 ms when it starts straight out of voice
     tone_drop_db: float = 9.0  # a confirmed tone ends when energy falls this far
+    tone_end_frames: int = 2  # a beep must fall quiet within this many frames of its end ...
+    tone_end_drop_db: float = 15.0  # ... and this far below its peak (vowels run on)
 
 
 class Tracker:
@@ -49,8 +51,11 @@ class Tracker:
     Decisions read the public attributes after :meth:`step_block`. Events that
     can start and finish inside one block are latched with counters:
     ``tones_confirmed`` / ``confirmed_hz`` / ``confirmed_voice_ms`` (voice heard
-    before the tone) and ``tones_ended`` / ``ended_hz`` / ``ended_ms`` (receive
-    time of the first frame after the tone).
+    before the tone) and ``tones_ended`` / ``ended_hz`` / ``ended_ms`` /
+    ``ended_voice_ms``: a confirmed tone that ended *cleanly* — within
+    ``tone_end_frames`` the line is quiet again, ``tone_end_drop_db`` below the
+    tone — and the receive time of that first quiet frame. A beep ends like
+    that; a steady vowel runs on into the next sound.
     """
 
     def __init__(self, params: TrackerParams | None = None) -> None:
@@ -71,6 +76,10 @@ class Tracker:
         self._tone_emax = 0.0
         self._tone_needed = p.tone_min_frames
         self._since_quiet = 0  # active frames since the last inactive one (this one included)
+        self._end_wait = 0  # frames left for a confirmed tone's end to fall quiet
+        self._end_hz = 0.0
+        self._end_peak = 0.0
+        self._end_voice_ms = 0
         # latched tone events
         self.tones_confirmed = 0
         self.confirmed_hz = 0.0
@@ -78,10 +87,16 @@ class Tracker:
         self.tones_ended = 0
         self.ended_hz = 0.0
         self.ended_ms = 0
+        self.ended_voice_ms = 0
 
     @property
     def tone_confirmed(self) -> bool:
         return self.tone_frames >= self._tone_needed
+
+    @property
+    def tone_ending(self) -> bool:
+        """A confirmed tone has stopped and the next frames tell whether it ended cleanly."""
+        return self._end_wait > 0
 
     def step_block(self, feats: list[FrameFeature], now_ms: int) -> None:
         """Advance over a block whose last frame was received at ``now_ms``.
@@ -120,8 +135,9 @@ class Tracker:
             else:
                 run = 0
                 since_quiet = 0
-            if tone_hz > 0.0 or self.tone_frames:
+            if tone_hz > 0.0 or self.tone_frames or self._end_wait:
                 self.run = run
+                self.active = active
                 self._since_quiet = since_quiet
                 self._step_tone(energy_db, tone_hz, t)
             t += FRAME_MS
@@ -136,6 +152,14 @@ class Tracker:
 
     def _step_tone(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
         p = self.params
+        if self._end_wait:
+            self._end_wait -= 1
+            if not self.active and energy_db < self._end_peak - p.tone_end_drop_db:
+                self._end_wait = 0
+                self.tones_ended += 1
+                self.ended_hz = self._end_hz
+                self.ended_ms = t_ms
+                self.ended_voice_ms = self._end_voice_ms
         n = self.tone_frames
         if n:
             ref = self.tone_hz
@@ -145,8 +169,8 @@ class Tracker:
             if same:
                 if confirmed:
                     same = energy_db > self._tone_emax - p.tone_drop_db
-                elif n == 1 and energy_db > self._tone_emax:
-                    # tones fade in: forgive an onset frame quieter than the next
+                elif n <= 2 and energy_db > self._tone_emax:
+                    # tones fade in: forgive onset frames quieter than the next
                     self._tone_emin = self._tone_emax = energy_db
                 else:
                     lo = min(self._tone_emin, energy_db)
@@ -167,19 +191,27 @@ class Tracker:
                     self.confirmed_voice_ms = self._tone_voice_ms
                 return
             if confirmed:
-                self.tones_ended += 1
-                self.ended_hz = ref
-                self.ended_ms = t_ms
+                # ended: a beep if the line falls quiet now or within a frame or two
+                self._end_wait = p.tone_end_frames + 1
+                self._end_hz = ref
+                self._end_peak = self._tone_emax
+                self._end_voice_ms = self._tone_voice_ms
                 n = 0
+                self.tone_frames = 0
+                self._step_tone(energy_db, tone_hz, t_ms)  # this frame may be the quiet one
+                return
             self.tone_frames = 0
-        # n: frames of an unconfirmed run that broke on this frame (0 if none)
+        # n: frames of an unconfirmed run that broke on this frame (0 if none); a run
+        # that starts on that frame continues the same stretch of tonal sound
         if tone_hz > 0.0:
             self.tone_frames = 1
             self.tone_hz = self._tone_sum = tone_hz
             # voice counted before this run (this frame may already have counted)
             self._tone_voice_ms = self.voice_ms - (FRAME_MS if self.run > 0 else 0)
             self._tone_emin = self._tone_emax = energy_db
-            # a ramp frame may lead the run: up to two active frames still count as a
-            # gap, and so do the frames of a tonal run that just broke (a restart)
-            glued = self._since_quiet - n > 2
-            self._tone_needed = p.tone_glued_min_frames if glued else p.tone_min_frames
+            if not n:
+                # a ramp frame may lead the run: up to two active frames still count as
+                # a gap before it
+                glued = self._since_quiet > 2
+                self._tone_needed = p.tone_glued_min_frames if glued else p.tone_min_frames
+            # else: a restart inside tonal sound keeps the requirement it started with
