@@ -29,7 +29,7 @@ class BeepParams(msgspec.Struct, frozen=True, kw_only=True):
     min_hz: float = 400.0
     max_hz: float = 2060.0  # above: a fax answer tone, not a beep
     greeting_end_ms: int = 1300
-    max_wait_ms: int = 40000
+    max_wait_ms: int = 30000  # from answer: within the daemon's 30 s after the verdict
     tracker: TrackerParams = msgspec.field(default_factory=TrackerParams)
 
 
