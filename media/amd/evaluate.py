@@ -214,6 +214,13 @@ def detector_names(spec: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # e.g. piped into head: not an error of ours
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(prog="dialer amd-eval",
                                  description="Evaluate AMD detectors on a labelled WAV corpus.")
     ap.add_argument("dir", type=Path, help="directory with manifest.csv and the WAV clips")

@@ -110,10 +110,7 @@ class FrameAnalyzer:
         n = block_frames * FRAME_SAMPLES
         # two samples of history in front of the block, for lags 1 and 2
         self._x = np.zeros(n + 2, dtype=np.float64)
-        # the lagged rows are copied to contiguous memory, where the product runs in
-        # BLAS: that costs less than numpy's generic loop over an overlapping view
-        self._dense = np.zeros((block_frames, 3, FRAME_SAMPLES))
-        self._out: npt.NDArray[np.float64] = np.zeros((block_frames, 3, 1))
+        self._out: npt.NDArray[np.float64] = np.zeros((block_frames, 3))
         # views for a block of k frames, made when first needed (sessions are made
         # per call, and most blocks are full)
         self._views: dict[int, tuple[npt.NDArray[np.float64], ...]] = {}
@@ -127,8 +124,8 @@ class FrameAnalyzer:
         # frame f delayed by i samples; the rows overlap, hence the explicit strides
         lagged = np.ndarray((k, 3, FRAME_SAMPLES), dtype=np.float64, buffer=self._x,
                             offset=2 * 8, strides=(FRAME_SAMPLES * 8, -8, 8))
-        cur = self._x[2 : 2 + k * FRAME_SAMPLES].reshape(k, FRAME_SAMPLES, 1)
-        views = (lagged, self._dense[:k], cur, self._out[:k])
+        cur = self._x[2 : 2 + k * FRAME_SAMPLES].reshape(k, FRAME_SAMPLES)
+        views = (lagged, cur, self._out[:k])
         self._views[k] = views
         return views
 
@@ -154,9 +151,8 @@ class FrameAnalyzer:
         n = k * FRAME_SAMPLES
         x[2 : n + 2] = np.frombuffer(buf, dtype="<i2")
         views = self._views.get(k) or self._make_views(k)
-        lagged, dense, cur, out = views
-        np.copyto(dense, lagged)
-        np.matmul(dense, cur, out=out)
+        lagged, cur, out = views
+        np.einsum("fkn,fn->fk", lagged, cur, out=out)
         x[:2] = x[n : n + 2]
         # the edge samples, read as Python ints (the buffer is native-endian int16:
         # little-endian hosts only, as every PJSIP target we build for)
@@ -166,7 +162,7 @@ class FrameAnalyzer:
         end = FRAME_SAMPLES - 1
         gate = TONE_MIN_ENERGY_DB
         log10 = math.log10
-        for (r0,), (r1,), (r2,) in out.tolist():
+        for r0, r1, r2 in out.tolist():
             xe = pcm[end]
             xe1 = pcm[end - 1]
             e = 10.0 * log10(r0 / FRAME_SAMPLES + 1.0)  # energy_db(), inlined

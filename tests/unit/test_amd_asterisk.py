@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_amd_signals import frames, join, pcm, run, silence, speech
 
 from media.amd import AsteriskAmd, AsteriskParams, Verdict
+from media.amd.testing import frames, join, pcm, run, silence, speech
 
 
 def frame_of(mean_abs: int) -> bytes:

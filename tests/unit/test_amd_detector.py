@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from test_amd_signals import join, noise, pcm, run, silence, speech, tone
 
 from media.amd import AmdDetector, AmdParams, Verdict, make_detector
+from media.amd.testing import join, noise, pcm, run, silence, speech, tone
 from media.amd.tracking import TrackerParams
 
 

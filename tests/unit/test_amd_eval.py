@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_amd_signals import join, pcm, silence, speech, tone
 
 from media.amd import evaluate
 from media.amd.metrics import ClipOutcome, ClipTruth, paired_human_decisions, summarize
+from media.amd.testing import join, pcm, silence, speech, tone
 
 HEADER = "file,label,speech_end_s,beep_start_s,beep_end_s\n"
 

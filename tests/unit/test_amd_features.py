@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_amd_signals import frames, join, noise, pcm, silence, speech, tone
 
 from media.amd.features import FrameAnalyzer, energy_db, frame_features
+from media.amd.testing import frames, join, noise, pcm, silence, speech, tone
 from media.amd.tracking import Tracker
 
 

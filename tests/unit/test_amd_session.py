@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from test_amd_signals import frames, join, pcm, run, silence, speech, tone
 
 from media.amd import AmdSession, AsteriskAmd, DropPoint, Verdict, make_session
+from media.amd.testing import frames, join, pcm, run, silence, speech, tone
 
 
 def test_machine_then_drop_after_the_beep() -> None:

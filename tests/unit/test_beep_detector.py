@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from test_amd_signals import join, noise, pcm, run, silence, speech, tone
 
 from media.amd import BeepDetector, BeepParams, BeepResult
+from media.amd.testing import join, noise, pcm, run, silence, speech, tone
 
 
 def result_of(data: bytes, **kw: object) -> BeepResult:
