@@ -54,9 +54,15 @@ def tone_hz(r0: float, r1: float, r2: float, xe: int, xe1: int, xs1: int, xs2: i
     # Cheap screen first (most loud frames are speech): for a sinusoid of angular
     # frequency w, r1/r0 ~ cos w and r2/r0 ~ cos 2w = 2 cos^2 w - 1; a tone between
     # 300 and 2200 Hz also keeps cos w inside (cos(2pi 2200/8000), cos(2pi 300/8000)).
+    # FrameAnalyzer.push applies the same screen inline before calling _predictor_hz.
     c1 = r1 / r0
     if not _MIN_COS < c1 < _MAX_COS or abs(r2 / r0 - 2.0 * c1 * c1 + 1.0) > _SCREEN_TOL:
         return 0.0
+    return _predictor_hz(r0, r1, r2, xe, xe1, xs1, xs2)
+
+
+def _predictor_hz(r0: float, r1: float, r2: float, xe: int, xe1: int, xs1: int,
+                  xs2: int) -> float:
     c11 = r0 - xe * xe + xs1 * xs1  # sum of x[n-1]^2
     c22 = c11 - xe1 * xe1 + xs2 * xs2  # sum of x[n-2]^2
     c12 = r1 - xe * xe1 + xs1 * xs2  # sum of x[n-1]*x[n-2]
@@ -162,11 +168,18 @@ class FrameAnalyzer:
         end = FRAME_SAMPLES - 1
         gate = TONE_MIN_ENERGY_DB
         log10 = math.log10
+        lo, hi, tol = _MIN_COS, _MAX_COS, _SCREEN_TOL
         for r0, r1, r2 in out.tolist():
             xe = pcm[end]
             xe1 = pcm[end - 1]
-            e = 10.0 * log10(r0 / FRAME_SAMPLES + 1.0)  # energy_db(), inlined
-            feats.append((e, tone_hz(r0, r1, r2, xe, xe1, xs1, xs2) if e >= gate else 0.0))
+            # energy_db() and the screen of tone_hz(), inlined: this runs for every frame
+            e = 10.0 * log10(r0 / FRAME_SAMPLES + 1.0)
+            hz = 0.0
+            if e >= gate:
+                c1 = r1 / r0
+                if lo < c1 < hi and abs(r2 / r0 - 2.0 * c1 * c1 + 1.0) <= tol:
+                    hz = _predictor_hz(r0, r1, r2, xe, xe1, xs1, xs2)
+            feats.append((e, hz))
             xs1, xs2 = xe, xe1
             end += FRAME_SAMPLES
         self._h1, self._h2 = xs1, xs2

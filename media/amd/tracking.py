@@ -111,6 +111,8 @@ class Tracker:
         active = self.active
         run = self.run
         since_quiet = self._since_quiet
+        voice_ms = self.voice_ms
+        last_voice = self.last_voice_ms
         t = now_ms - (len(feats) - 1) * FRAME_MS
         for energy_db, tone_hz in feats:
             if floor is None or energy_db < floor:
@@ -125,26 +127,28 @@ class Tracker:
                 since_quiet += 1
                 run += 1
                 if run > onset:
-                    self.voice_ms += FRAME_MS
-                    self.last_voice_ms = t
+                    voice_ms += FRAME_MS
+                    last_voice = t
                 elif run == onset:
                     if self.first_voice_ms is None:
                         self.first_voice_ms = t - onset * FRAME_MS
-                    self.voice_ms += onset * FRAME_MS
-                    self.last_voice_ms = t
+                    voice_ms += onset * FRAME_MS
+                    last_voice = t
             else:
                 run = 0
                 since_quiet = 0
             if tone_hz > 0.0 or self.tone_frames or self._end_wait:
-                self.run = run
-                self.active = active
-                self._since_quiet = since_quiet
+                # the tone step reads the voice state: write it back first
+                self.run, self.active, self._since_quiet = run, active, since_quiet
+                self.voice_ms, self.last_voice_ms = voice_ms, last_voice
                 self._step_tone(energy_db, tone_hz, t)
             t += FRAME_MS
         self.floor_db = floor
         self.active = active
         self.run = run
         self._since_quiet = since_quiet
+        self.voice_ms = voice_ms
+        self.last_voice_ms = last_voice
 
     def step(self, energy_db: float, tone_hz: float, t_ms: int) -> None:
         """Advance over one frame received at ``t_ms``."""
