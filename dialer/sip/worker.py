@@ -37,6 +37,9 @@ from dialer.sip.legs import LegHandlers
 from dialer.sip.media import MediaHandlers
 
 POLL_MS = 10  # libHandleEvents timeout: the worst-case latency of a command
+# Commands run per poll: under a burst of place/hangup (each may wait for the conference
+# bridge's tick), the SIP socket is still read between batches instead of overflowing.
+COMMANDS_PER_POLL = 16
 PUMP_INTERVAL_S = 0.02  # drain FramePorts at most this often (one frame)
 
 
@@ -117,11 +120,12 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         started(self.info)
         try:
             while not self.exit_now:
-                self._drain_commands()
+                self._drain_commands(COMMANDS_PER_POLL)
                 if self.exit_now:
                     break
                 self._fire_timers()
-                self.ep.libHandleEvents(POLL_MS)
+                # commands left over: poll without waiting, then take the next batch
+                self.ep.libHandleEvents(0 if not self.commands.empty() else POLL_MS)
                 now = time.monotonic()
                 if now - self._last_pump >= PUMP_INTERVAL_S:
                     self._last_pump = now
@@ -133,8 +137,8 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         finally:
             self._teardown()
 
-    def _drain_commands(self) -> None:
-        while True:
+    def _drain_commands(self, limit: int = 1 << 30) -> None:
+        for _ in range(limit):
             try:
                 command = self.commands.get_nowait()
             except queue.Empty:
