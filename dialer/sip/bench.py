@@ -132,7 +132,7 @@ class Plan:
     hold_s: float = 10.0  # each concurrency level is measured over this window
     setup_cps: float = 200.0  # how fast new calls are added between levels
     min_rate: float = 45.0  # frames/s and RTP packets/s every call must reach (50 = all)
-    cps_rates: tuple[float, ...] = (50, 100, 150, 200)
+    cps_rates: tuple[float, ...] = (50, 100, 150, 200, 250, 300)
     cps_duration_s: float = 30.0
     cps_hold_s: float = 1.5
     ceiling_rates: tuple[float, ...] = (200, 400, 800, 1600, 3200, 6400)
