@@ -209,7 +209,8 @@ level = "info"
 {agents}
 [[campaigns]]
 name = "demo"
-mode = "progressive"
+mode = "{self.args.mode}"
+power_ratio = {self.args.power_ratio}
 autostart = true
 caller_id = "+12125550100"
 
@@ -356,6 +357,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100)
+    parser.add_argument("--mode", choices=["progressive", "power", "predictive"], default="progressive")
+    parser.add_argument("--power-ratio", type=float, default=1.5, help="lines per agent in power mode")
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--talk-s", type=float, default=2.0, help="how long answering customers talk")
     parser.add_argument("--wrap-s", type=float, default=0.5, help="agents' after-call work")

@@ -91,6 +91,7 @@ class CampaignRunner:
         self.running = False
         self.finished = False
         self._ticking = False
+        self._kicked_again = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ring_timeout = cfg.ring_timeout_for(settings)
         self.log = structlog.get_logger("dialer.campaign").bind(campaign=settings.name)
@@ -126,9 +127,19 @@ class CampaignRunner:
     # ------------------------------------------------------------ dialing
 
     def kick(self) -> None:
-        """Re-evaluate now (called on every call or agent event and by the 0.5 s tick)."""
-        if self.running and not self._ticking:
-            self._spawn(self._tick())
+        """Re-evaluate now (called on every call or agent event and by the 0.5 s tick).
+
+        One evaluation at a time: two concurrent ticks would each see the same
+        free capacity before either has dialed, and together overdial. A kick
+        during a tick is remembered and runs right after it.
+        """
+        if not self.running:
+            return
+        if self._ticking:
+            self._kicked_again = True
+            return
+        self._ticking = True  # set before the task runs: kicks in this loop turn coalesce
+        self._spawn(self._tick())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -156,7 +167,6 @@ class CampaignRunner:
                                         number=b.number, rule=f"{b.rule} ({b.citation})", detail=b.detail))
 
     async def _tick(self) -> None:
-        self._ticking = True
         try:
             self._publish_blocked()
             self._serve_waiting_calls()
@@ -169,6 +179,9 @@ class CampaignRunner:
                 self.stop("finished")
         finally:
             self._ticking = False
+            if self._kicked_again:
+                self._kicked_again = False
+                self.kick()
 
     async def _dial_one(self) -> bool:
         agent = None

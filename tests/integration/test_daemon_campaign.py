@@ -181,3 +181,70 @@ def test_redis_down_at_start_waits_and_stops_cleanly(tmp_path: Path) -> None:
     assert f"127.0.0.1:{dead_port}" in err
     assert proc.returncode == 1
     assert "Traceback" not in err
+
+
+async def test_power_mode_connects_within_2_s_or_plays_safe_harbor(
+    tmp_path: Path, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    """3 lines per agent on a 60 % answer mix overdials on purpose: some answers find
+    no free agent. Each such call must hear the safe-harbor message and count as
+    abandoned; every bridged call must be connected within 2 s of its answer."""
+    demo = demo_for(tmp_path, redis_url, redis_prefix, "--records", "30", "--agents", "2",
+                    "--talk-s", "3", "--mode", "power", "--power-ratio", "3")
+    try:
+        summary = await demo.run()
+    finally:
+        demo.stop_all()
+    events = await read_events(redis_client, redis_prefix)
+    assert summary["daemon_exit"] == 0 and summary["attempts"] == 30
+    assert summary["record_states"]["done"] == 30
+    answered_at = {e["call_id"]: e["at"] for e in events if e["type"] == "CallAnswered"}
+    bridged = {e["call_id"]: e for e in events if e["type"] == "CallBridged"}
+    harbor = {e["call_id"]: e for e in events if e["type"] == "MessagePlayed"}
+    ended = {e["call_id"]: e for e in events if e["type"] == "CallEnded"}
+    abandoned = {c for c, e in ended.items() if e["outcome"] == "abandoned"}
+
+    assert abandoned, "3 lines per agent should have overdialed at least once"
+    assert set(harbor) == abandoned
+    assert all(h["reason"] == "safe_harbor" for h in harbor.values())
+    # 16 CFR 310.4(b)(1)(iv): agent or recorded message within 2 s of the answer.
+    for call_id, at in answered_at.items():
+        if call_id in bridged:
+            assert bridged[call_id]["at"] - at <= 2.0 and call_id not in abandoned
+        else:
+            assert call_id in abandoned
+            assert 1.9 <= harbor[call_id]["at"] - at <= 2.5
+    # Lines that may still need an agent: dialed, not yet bridged, ended or
+    # handed to the safe-harbor message. Power mode keeps up to 3 per agent
+    # (bridged calls count against the agents' share).
+    open_lines: set[str] = set()
+    peak = 0
+    for e in events:
+        if e["type"] == "CallPlaced":
+            open_lines.add(e["call_id"])
+        elif e["type"] in ("CallBridged", "CallEnded", "MessagePlayed"):
+            open_lines.discard(e["call_id"])
+        peak = max(peak, len(open_lines))
+    assert 2 < peak <= 6
+
+
+async def test_predictive_campaign_publishes_pacing_and_finishes(
+    tmp_path: Path, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    demo = demo_for(tmp_path, redis_url, redis_prefix, "--records", "20", "--agents", "2",
+                    "--talk-s", "3", "--mode", "predictive")
+    try:
+        summary = await demo.run()
+    finally:
+        demo.stop_all()
+    events = await read_events(redis_client, redis_prefix)
+    assert summary["daemon_exit"] == 0 and summary["record_states"]["done"] == 20
+    pacing = [e for e in events if e["type"] == "PacingUpdated"]
+    assert pacing and all(p["mode"] == "predictive" and p["campaign"] == "demo" for p in pacing)
+    assert all(0.0 <= p["abandon_rate_30d"] <= 1.0 for p in pacing)
+    # The ledger survives the daemon: it is persisted in Redis for the 30-day window.
+    assert await redis_client.exists(f"{redis_prefix}:demo:abandon-ledger")
+    ended = [e for e in events if e["type"] == "CallEnded"]
+    abandoned = {e["call_id"] for e in ended if e["outcome"] == "abandoned"}
+    harbor = {e["call_id"] for e in events if e["type"] == "MessagePlayed"}
+    assert harbor == abandoned
