@@ -75,7 +75,7 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 class AmdActions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = False  # run answering-machine detection on every answered call
-    detector: str = "dialer"  # "dialer" (ours) or "asterisk" (app_amd reimplementation)
+    detector: Literal["dialer", "asterisk"] = "dialer"  # ours, or the app_amd reimplementation
     on_machine: Literal["hangup", "voicemail"] = "hangup"
     voicemail_prompt: str = "voicemail.wav"  # in media/prompts/ unless absolute
     on_fax: Literal["hangup"] = "hangup"
