@@ -38,6 +38,16 @@ async def send(cfg: config_mod.Config, command: Command) -> int:
     return 0
 
 
+def build_command(cfg: config_mod.Config, cmd: str, target: str) -> Command:
+    """The command for ``target``; ConfigError when the config has no such campaign or agent."""
+    if cmd in ("start", "stop"):
+        cfg.campaign(target)
+        return Command(cmd=cmd, campaign=target)
+    if target not in {a.id for a in cfg.agents}:
+        raise ConfigError("agents", f"no agent {target!r}")
+    return Command(cmd=cmd, agent=target)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dialer campaign", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,20 +57,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = config_mod.load(args.config)
+        command = build_command(cfg, ACTIONS[args.action], args.target)
     except ConfigError as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return 2
-    cmd = ACTIONS[args.action]
-    if cmd in ("start", "stop"):
-        try:
-            cfg.campaign(args.target)
-        except ConfigError as exc:
-            print(f"dialer: {exc}", file=sys.stderr)
-            return 2
-        command = Command(cmd=cmd, campaign=args.target)
-    else:
-        if args.target not in {a.id for a in cfg.agents}:
-            print(f"dialer: no agent {args.target!r} in {args.config}", file=sys.stderr)
-            return 2
-        command = Command(cmd=cmd, agent=args.target)
     return asyncio.run(send(cfg, command))

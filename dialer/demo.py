@@ -211,7 +211,7 @@ level = "info"
 name = "demo"
 mode = "{self.args.mode}"
 power_ratio = {self.args.power_ratio}
-autostart = true
+autostart = {"true" if self.args.autostart else "false"}
 caller_id = "+12125550100"
 
 [campaigns.policy]
@@ -373,6 +373,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # One attempt per record keeps the demo short: every record ends in one call.
     args.policy_toml = "max_attempts_per_record = 1"
     args.campaign_toml = ""  # tests add e.g. an [campaigns.amd] table here
+    args.autostart = True  # tests start it with `dialer campaign start` instead
     return args
 
 

@@ -248,3 +248,34 @@ async def test_predictive_campaign_publishes_pacing_and_finishes(
     abandoned = {e["call_id"] for e in ended if e["outcome"] == "abandoned"}
     harbor = {e["call_id"] for e in events if e["type"] == "MessagePlayed"}
     assert harbor == abandoned
+
+
+async def test_campaign_waits_for_the_start_command(
+    tmp_path: Path, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    """Without autostart nothing is dialed until `dialer campaign start` arrives on the
+    command stream; then the campaign runs to the end."""
+    demo = demo_for(tmp_path, redis_url, redis_prefix, "--records", "3", "--agents", "1", "--talk-s", "1")
+    demo.args.autostart = False
+    task = asyncio.create_task(demo.run())
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            kinds = {e["type"] for e in await read_events(redis_client, redis_prefix)}
+            if "AgentStateChanged" in kinds:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)  # several pacing ticks with a Ready agent
+        kinds = {e["type"] for e in await read_events(redis_client, redis_prefix)}
+        assert "CallPlaced" not in kinds and "CampaignStarted" not in kinds
+        sent = subprocess.run(
+            [sys.executable, "-m", "dialer.cli", "campaign", "start", "demo", "--config", str(tmp_path / "dialer.toml")],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert sent.returncode == 0, sent.stderr
+        summary = await asyncio.wait_for(task, 60)
+    finally:
+        demo.stop_all()
+    assert summary["daemon_exit"] == 0 and summary["record_states"]["done"] == 3
+    events = await read_events(redis_client, redis_prefix)
+    assert [e["reason"] for e in events if e["type"] == "CampaignStopped"] == ["finished"]
