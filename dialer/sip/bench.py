@@ -50,6 +50,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 NCPU = os.cpu_count() or 1
 FRAMES_PER_S = 50  # 20 ms frames
 SATURATED_PCT = 95.0  # a thread using this much of one core is saturated
+OVERLOAD_BACKLOG_S = 3.0  # cps: stop originating when this many seconds of calls wait for an answer
 
 # A customer that answers at once (180, 200 OK with G.711 u-law), and waits for our BYE.
 # Run with -rtp_echo: every RTP packet reaching -mp goes back to its sender.
@@ -633,6 +634,7 @@ class Calls:
     by_id: dict[str, CallRec] = field(default_factory=dict)
     connected: int = 0
     finished: int = 0
+    settled: int = 0  # calls that connected or ended without connecting
     on_connect: Callable[[str, CallRec], None] | None = None
 
     def __call__(self, event: SipEvent) -> None:
@@ -641,6 +643,7 @@ class Calls:
             if rec is not None and not rec.connected:
                 rec.connected = event.mono
                 self.connected += 1
+                self.settled += 1
                 if self.on_connect is not None:
                     self.on_connect(event.call_id, rec)
         elif isinstance(event, CallFinished):
@@ -648,6 +651,8 @@ class Calls:
             if rec is not None and rec.finished is None:
                 rec.finished = event
                 self.finished += 1
+                if not rec.connected:
+                    self.settled += 1
 
 
 class RtpProbe:
@@ -747,7 +752,14 @@ class DialerBench:
         finally:
             try:
                 await self.hangup_all(15.0)
+                t_stop = time.monotonic()
                 await self.edge.stop(timeout_s=10.0)
+                thread = self.edge._worker.thread if self.edge._worker else None  # noqa: SLF001
+                if thread is not None and thread.is_alive():
+                    # a PJSIP thread still busy at interpreter exit aborts the process
+                    await asyncio.to_thread(thread.join, 60.0)
+                out["edge_stop_s"] = round(time.monotonic() - t_stop, 1)
+                out["edge_thread_alive_after_stop"] = bool(thread is not None and thread.is_alive())
             finally:
                 server.stop()
         return out
@@ -1005,6 +1017,10 @@ class DialerBench:
         t0 = time.monotonic()
         peak, next_sample = 0, t0
         deadline = t0 + plan.cps_duration_s + 5.0
+        overload = ""
+        # calls placed and still waiting for an answer: past this the edge is not keeping up,
+        # and going on would only queue thousands of commands (bounded: stop originating)
+        max_pending = max(100, int(rate * OVERLOAD_BACKLOG_S))
         while len(ids) < total and time.monotonic() < deadline:
             now = time.monotonic()
             due = min(total, int((now - t0) * rate) + 1)
@@ -1013,6 +1029,11 @@ class DialerBench:
             if now >= next_sample:
                 peak = max(peak, int(edge.stats().get("calls_active", 0)))
                 next_sample = now + 0.25
+                pending = len(self.calls.by_id) - self.calls.settled
+                if pending > max_pending:
+                    overload = (f"overload: {pending} calls without an answer after "
+                                f"{now - t0:.1f} s; {total - len(ids)} calls not placed")
+                    break
             await asyncio.sleep(0.005)
         origin_s = time.monotonic() - t0
         usage = win.close()  # CPU over the origination period
@@ -1059,7 +1080,8 @@ class DialerBench:
             "achieved_cps": round(len(ids) / origin_s, 1) if origin_s else 0.0,
             "answered": answered,
             "failures": failures + (total - len(ids)),
-            "failure_kinds": kinds,
+            "failure_kinds": {**kinds, **({"not placed (overload)": total - len(ids)} if total > len(ids) else {})},
+            "overload": overload,
             "passed": failures == 0 and len(ids) == total,
             "setup_ms_p50": round(_pct(setup, 0.5), 1),
             "setup_ms_p99": round(_pct(setup, 0.99), 1),
@@ -1239,6 +1261,10 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(result, indent=2, default=str) + "\n")
         else:
             human(result, out)
+    if result.get("edge_thread_alive_after_stop"):
+        print("bench-sip: the PJSIP thread did not stop in 70 s; exiting without cleanup",
+              file=sys.stderr, flush=True)
+        os._exit(3)  # interpreter finalisation under a live PJSIP thread aborts the process
     return 0
 
 
