@@ -130,7 +130,8 @@ async def test_voicemail_greeting_gets_the_message_after_the_beep(
     assert summary["daemon_exit"] == 0
     amd = one(events, "AmdDecided")
     assert amd["verdict"] == "machine"
-    assert amd["latency_ms"] < beep_start * 1000 + 500
+    # At the latest the beep settles it: within 300 ms of the beep's end.
+    assert amd["latency_ms"] < (beep_start + 0.5) * 1000 + 300
     played = one(events, "MessagePlayed")
     assert played["reason"] == "voicemail" and played["prompt"] == "voicemail.wav"
     answered = one(events, "CallAnswered")
