@@ -1211,7 +1211,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ceiling-rates", help="sipp->sipp rates, comma-separated")
     ap.add_argument("--min-rate", type=float, help="frames/s and RTP pkt/s each call must reach (45)")
     ap.add_argument("--skip-ceiling", action="store_true", help="skip the sipp->sipp reference")
-    ap.add_argument("--rtp-port-start", type=int, default=40000, help="first RTP port of the dialer")
+    ap.add_argument("--rtp-port-start", type=int, default=28000,
+                    help="first RTP port of the dialer (default 28000: below the ephemeral ports)")
     ap.add_argument("--sip-rcvbuf", type=int, default=0, metavar="BYTES",
                     help="what-if: give the dialer's SIP socket this receive buffer (default: pjsip's)")
     ap.add_argument("--nice", type=int, default=0, metavar="N",
