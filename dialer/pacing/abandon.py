@@ -123,6 +123,7 @@ class AbandonLedger:
         self._last_ordinal: int | None = None
         self._last_now = -math.inf
         self.version = 0  # bumped on every record, so readers can cache
+        self._typical_cache: tuple[tuple[int, int, int], float] = ((0, 0, 0), 0.0)
         self._ordinal_cache: tuple[float, float, int] = (math.inf, -math.inf, 0)
 
     # ------------------------------------------------------------ recording
@@ -188,10 +189,19 @@ class AbandonLedger:
         return Tally(self._short_live, self._short_abandoned)
 
     def typical_day_live(self, now: float, days: int = 7) -> float:
-        """The smallest live-answer count of the last ``days`` days before today (0 if none)."""
+        """The median live-answer count of the last ``days`` days before today (0 if none)."""
         today = self.day_ordinal(now)
-        past = [t.live for o, t in self._days.items() if today - days <= o < today and t.live > 0]
-        return min(past) if past else 0.0
+        key = (today, days, len(self._days))
+        if self._typical_cache[0] == key:
+            return self._typical_cache[1]
+        past = sorted(t.live for o, t in self._days.items() if today - days <= o < today and t.live > 0)
+        mid = len(past) // 2
+        if not past:
+            value = 0.0
+        else:
+            value = past[mid] if len(past) % 2 else (past[mid - 1] + past[mid]) / 2.0
+        self._typical_cache = (key, value)
+        return value
 
     def days(self) -> dict[dt.date, Tally]:
         """Every calendar day still held (up to 30), oldest first."""

@@ -44,11 +44,15 @@ class PredictiveSettings:
 
     refresh_s: float = 20.0  # rebuild the model's tables at most this often...
     refresh_samples: int = 200  # ...or after this many new samples, whichever is later
-    feedback_gain: float = 0.02  # log-step of the correction per abandon (see _feedback)
+    feedback_gain: float = 0.005  # log-step of the correction per abandon (see _feedback)
     feedback_min: float = 0.25  # bounds of the correction factor on the target
     feedback_max: float = 4.0
-    lookahead_s: float = 600.0  # budget windows: win back an overdraft over this long
-    min_theta_share: float = 0.05  # below target * this, a window's budget is spent
+    lookahead_s: float = 1800.0  # budget windows: steer to the target over this long...
+    cap_lookahead_s: float = 300.0  # ...at least this long; the 3 % cap within this long
+    min_theta_share: float = 0.05  # never plan for less than target * this...
+    max_theta_share: float = 4.0  # ...nor more than target * this (before feedback)
+    aim_sd: float = 0.5  # aim this many standard deviations of a day's rate under the target
+    min_aim_share: float = 0.5  # ...but at least this share of the target (see aim())
     max_lines_per_agent: float = 6.0  # hard cap on lines in progress per working agent
     trust: Trust = Trust()
 
@@ -99,8 +103,10 @@ class CampaignPacing:
         self._answered_at: dict[str, float] = {}
         self._bridged: set[str] = set()
         self._log_feedback = 0.0
+        self._aim = target_abandon_rate
         self._refreshed_at = -math.inf
         self._refreshed_version = -1
+        self._refreshing = False
         self._last_decision = -math.inf
         self._trusted = False
         self._theta_cache: tuple[int, float, float] = (-1, -math.inf, 0.0)  # version, until, value
@@ -266,14 +272,14 @@ class CampaignPacing:
             self.vicidial.live_answer(now, a > 0)
 
     def _feedback(self, live: float, abandoned: float) -> None:
-        """Integral feedback on the target: each abandon lowers it, each good answer raises it.
+        """Integral feedback on the plan: each abandon lowers it, each good answer raises it.
 
-        A step of ``gain`` per abandon and ``gain * target / (1 - target)`` per
-        connected live answer balance exactly at the target rate, so the
+        A step of ``gain`` per abandon and ``gain * aim / (1 - aim)`` per
+        connected live answer balance exactly at the aimed rate, so the
         correction settles where the model's own bias is cancelled.
         """
         s = self.settings
-        t = self.target
+        t = self._aim
         step = s.feedback_gain * ((live - abandoned) * t / (1.0 - t) - abandoned)
         lo, hi = math.log(s.feedback_min), math.log(s.feedback_max)
         self._log_feedback = min(max(self._log_feedback + step, lo), hi)
@@ -299,32 +305,58 @@ class CampaignPacing:
             return 0.0
         return self._lives_acc / self._agent_secs_acc * self.working_agents
 
+    def aim(self, now: float, rate: float | None = None) -> float:
+        """The abandon rate the windows are steered to: under the target by half a standard
+        deviation of a day's abandon rate, so that days land under the target.
+
+        A day of ``L`` live answers at rate ``t`` has ``sd(rate) = sqrt(t / L)``;
+        ``L`` is a usual day from the ledger's history (the median of the last
+        week), or eight hours at the recent rate. Big campaigns aim close to the target, small ones lower.
+        """
+        target = min(self.target, LEGAL_CAP)
+        if rate is None:
+            rate = self.live_rate(now)
+        lives = self.ledger.typical_day_live(now) or rate * 8 * 3600.0
+        lives = max(lives, 1.0 / target)
+        margin = self.settings.aim_sd * math.sqrt(1.0 / (target * lives))
+        return target * max(self.settings.min_aim_share, 1.0 - margin)
+
     def theta(self, now: float) -> float:
         """The abandon rate the model may plan for now; 0 when a window's budget is spent.
 
-        The target, corrected by feedback (:meth:`_feedback`). Then the budget
-        windows, the calendar day and the rolling 30 days: no more than the rate
-        that brings each window back to the target over the next ``lookahead_s``
-        of live answers. A window so far over that it would need a rate under
-        ``min_theta_share`` of the target has spent its budget: progressive
-        until it recovers. Aiming the windows at the target, not at the 3 %
-        cap, leaves the gap between them for what a day's end can bring.
+        For the calendar day and the rolling 30 days (the binding one wins):
+
+        - *steering*: the rate that brings the window to the target over the
+          next stretch of live answers: what the rest of a typical day still
+          brings (from the ledger's history), else ``lookahead_s`` of them. A
+          window under its budget may spend it (up to ``max_theta_share`` x the
+          target), one over it pays back; as a day ends the stretch shortens and
+          the day's rate is pulled onto the target;
+        - times the *feedback* factor that corrects the model's own bias
+          (:meth:`_feedback`);
+        - *the legal cap*: a window that could not get back under 3 % within the
+          next ``cap_lookahead_s`` of live answers has spent its budget, and the
+          campaign runs progressive until it recovers.
         """
         version, until, value = self._theta_cache
         if version == self.ledger.version and now < until:
             return value
         s = self.settings
-        limit = min(self.target, LEGAL_CAP)
-        theta = self.target * math.exp(self._log_feedback)
+        rate = self.live_rate(now)
         day = self.ledger.day(now)
-        look = max(self.live_rate(now) * s.lookahead_s, 1.0 / limit)
+        target = self._aim = self.aim(now, rate)
         # Early in a day a burst weighs heavily on a small count, but the day is young:
-        # with history, spread the overdraft over half of what a day usually still brings.
+        # with history, spread the difference over half of what a day usually still brings.
         remaining = self.ledger.typical_day_live(now) - day.live
-        look = max(look, 0.5 * remaining)
+        look = max(rate * s.lookahead_s, 0.5 * remaining, 1.0 / target)
+        look_cap = max(rate * s.cap_lookahead_s, 0.5 * remaining, 1.0 / LEGAL_CAP)
+        steer = target * s.max_theta_share
+        spent = False
         for tally in (day, self.ledger.rolling_30d(now)):
-            theta = min(theta, limit + tally.headroom(limit) / look)
-        value = theta if theta >= self.target * s.min_theta_share else 0.0
+            steer = min(steer, target + tally.headroom(target) / look)
+            spent = spent or LEGAL_CAP + tally.headroom(LEGAL_CAP) / look_cap < 0.0
+        floor = target * s.min_theta_share
+        value = 0.0 if spent else max(steer * math.exp(self._log_feedback), floor)
         self._theta_cache = (self.ledger.version, now + 1.0, value)
         return value
 
@@ -366,13 +398,17 @@ class CampaignPacing:
         if theta <= 0.0:
             self.active = "progressive (abandon budget spent)"
             return progressive
-        if self.model.tables is None or (
+        if self.model.tables is None:
+            self.model.refresh(self.stats)
+            self._refreshed_at, self._refreshed_version = now, self.stats.version
+        elif self._refreshing or (
             now - self._refreshed_at >= s.refresh_s
             and self.stats.version - self._refreshed_version >= s.refresh_samples
         ):
-            self.model.refresh(self.stats)
-            self._refreshed_at = now
-            self._refreshed_version = self.stats.version
+            # Half the rebuild now, half at the next decision: each stays well under 1 ms.
+            self._refreshing = not self.model.refresh_step(self.stats)
+            if not self._refreshing:
+                self._refreshed_at, self._refreshed_version = now, self.stats.version
         n_max = int(s.max_lines_per_agent * self.working_agents) - self.lines_in_progress
         n = self.model.plan(
             ready=len(self.ready),
@@ -417,6 +453,7 @@ class CampaignPacing:
             "active": self.active,
             "abandon_rate_short": self.ledger.short().rate,
             "theta": self.theta(now),
+            "aim": self._aim,
             "feedback": math.exp(self._log_feedback),
             "vicidial_level": self.vicidial.level if self.vicidial else None,
             "trusted": self._trusted,

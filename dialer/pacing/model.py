@@ -55,11 +55,23 @@ _PHI = np.array([0.5 * (1.0 + math.erf(z / math.sqrt(2.0))) for z in _Z])
 _WRAP_QUANTILES = [0.1, 0.3, 0.5, 0.7, 0.9]
 
 
+_SMALL_N = np.arange(8, dtype=np.float64)[:, None]
+
+
+def _phi(z: FloatArray) -> FloatArray:
+    """The standard normal CDF by table lookup (steps of 0.01, |z| <= 8)."""
+    x = z * 100.0
+    x += 800.5
+    np.minimum(x, 1600.0, out=x)
+    np.maximum(x, 0.0, out=x)
+    out: FloatArray = _PHI.take(x.astype(np.intp))
+    return out
+
+
 def prob_positive(mean: FloatArray, var: FloatArray) -> FloatArray:
     """P(X > -1/2) for X ~ N(mean, var): an integer deficit of at least 0, elementwise."""
     sd = np.sqrt(np.maximum(var, 1e-9))
-    out: FloatArray = np.interp((mean + 0.5) / sd, _Z, _PHI)
-    return out
+    return _phi((mean + 0.5) / sd)
 
 
 def _conditional_done(hist: Histogram, elapsed: FloatArray, ahead: FloatArray,
@@ -97,6 +109,8 @@ class Tables:
 
     s: FloatArray  # (K,) grid
     new_p: FloatArray  # (K,) a new dial's P(live demand by s)
+    new_inc: FloatArray  # (K,) ...its increments (the chance of arriving in each slot)
+    new_var: FloatArray  # (K,) p (1 - p)
     rows: FloatArray  # (N, 3K)
     n_ring: int
     amd_at: int
@@ -117,10 +131,25 @@ class PredictiveModel:
         self.grace_s = grace_s
         self.max_horizon_s = max_horizon_s
         self.tables: Tables | None = None
+        self._pending: tuple[FloatArray, FloatArray, FloatArray, FloatArray, float] | None = None
 
     # ------------------------------------------------------------ tables
 
     def refresh(self, stats: CampaignStats) -> Tables:
+        """Rebuild every table now."""
+        self._demand_tables(stats)
+        return self._supply_tables(stats)
+
+    def refresh_step(self, stats: CampaignStats) -> bool:
+        """Rebuild the tables in two halves, one per call, so that no single decision
+        pays for the whole rebuild; True when the new tables are in use."""
+        if self._pending is None:
+            self._demand_tables(stats)
+            return False
+        self._supply_tables(stats)
+        return True
+
+    def _demand_tables(self, stats: CampaignStats) -> None:
         shares = stats.outcomes.shares
         p_live, p_mach, p_none = (float(shares[i]) for i in (LIVE, MACHINE, NONE))
         demand_q = float(stats.demand.quantiles(np.array([0.98]))[0])
@@ -174,6 +203,13 @@ class PredictiveModel:
         else:
             amd_p = np.zeros((1, k_n))
 
+        self._pending = (s, new_p, ring_p, amd_p, p_live)
+
+    def _supply_tables(self, stats: CampaignStats) -> Tables:
+        assert self._pending is not None
+        s, new_p, ring_p, amd_p, p_live = self._pending
+        self._pending = None
+        k_n = len(s)
         # ---- agents. A person arriving in slot (s - 1, s] waits until at most
         # their arrival + grace: on average s - STEP/2 + grace.
         x = s + self.grace_s - STEP_S / 2.0
@@ -196,7 +232,8 @@ class PredictiveModel:
         blocks = [block(ring_p, 1.0), block(amd_p, 1.0), block(busy_p, -1.0), block(wrap_p, -1.0)]
         sizes = [len(b) for b in blocks]
         self.tables = Tables(
-            s=s, new_p=new_p, rows=np.vstack(blocks),
+            s=s, new_p=new_p, new_inc=np.diff(new_p, prepend=0.0), new_var=new_p * (1.0 - new_p),
+            rows=np.vstack(blocks),
             n_ring=sizes[0], amd_at=sizes[0], n_amd=sizes[1],
             busy_at=sizes[0] + sizes[1], busy_edges=stats.talk.edges,
             wrap_at=sizes[0] + sizes[1] + sizes[2], wrap_edges=stats.wrap.edges,
@@ -216,20 +253,27 @@ class PredictiveModel:
         if t is None:
             raise RuntimeError("refresh() the model before planning")
         k = len(t.s)
+        # Row of every line and agent in the stacked table (methods and ufuncs, not the
+        # numpy wrappers: this runs on every decision).
         parts = []
         if len(ring_elapsed):
-            parts.append(np.minimum((ring_elapsed * (1.0 / STEP_S)).astype(np.intp), t.n_ring - 1))
+            idx = (ring_elapsed * (1.0 / STEP_S)).astype(np.intp)
+            parts.append(np.minimum(idx, t.n_ring - 1, out=idx))
         if len(amd_elapsed) and self.amd_enabled:
-            idx = np.minimum((amd_elapsed * (1.0 / AMD_STEP_S)).astype(np.intp), t.n_amd - 1)
+            idx = (amd_elapsed * (1.0 / AMD_STEP_S)).astype(np.intp)
+            np.minimum(idx, t.n_amd - 1, out=idx)
             parts.append(idx + t.amd_at)
         if len(busy_elapsed):
-            idx = np.searchsorted(t.busy_edges, busy_elapsed, "right")
-            parts.append(np.minimum(idx + (t.busy_at - 1), t.wrap_at - 1))
+            idx = t.busy_edges.searchsorted(busy_elapsed, "right")
+            idx += t.busy_at - 1
+            parts.append(np.minimum(idx, t.wrap_at - 1, out=idx))
         if len(wrap_elapsed):
-            idx = np.searchsorted(t.wrap_edges, wrap_elapsed, "right")
-            parts.append(np.minimum(idx + (t.wrap_at - 1), len(t.rows) - 1))
+            idx = t.wrap_edges.searchsorted(wrap_elapsed, "right")
+            idx += t.wrap_at - 1
+            parts.append(np.minimum(idx, len(t.rows) - 1, out=idx))
         if parts:
-            acc = t.rows[np.concatenate(parts)].sum(axis=0)
+            rows = t.rows.take(np.concatenate(parts) if len(parts) > 1 else parts[0], axis=0)
+            acc = np.add.reduce(rows, axis=0)
         else:
             acc = np.zeros(3 * k)
         mean = acc[:k] + float(waiting - ready)
@@ -258,26 +302,33 @@ class PredictiveModel:
         # abandoned if the deficit at k (demand by k, minus supply by k + grace) is >= 0.
         d_inc0 = demand0.copy()
         d_inc0[1:] -= demand0[:-1]
-        g_inc = g.copy()
-        g_inc[1:] -= g[:-1]
-        g_var = g * (1.0 - g)
+        g_inc = t.new_inc
+        g_var = t.new_var
 
-        def over(n: int) -> bool:
+        def over(n: FloatArray) -> FloatArray:
+            """For each candidate count in ``n`` (a column), is the projection over theta?"""
             sd = np.sqrt(var0 + n * g_var + 1e-9)
-            p_ab = np.interp((mean0 + n * g + 0.5) / sd, _Z, _PHI)
-            abandons = float((d_inc0 + n * g_inc) @ p_ab)
-            return abandons > theta * (lives0 + n * g_end)
+            p_ab = _phi((mean0 + n * g + 0.5) / sd)
+            abandons = np.add.reduce((d_inc0 + n * g_inc) * p_ab, axis=1)
+            over_: FloatArray = abandons > theta * (lives0 + n[:, 0] * g_end)
+            return over_
 
-        # over(n) is false up to some n and true after: gallop, then bisect.
-        if over(0):
-            return 0
-        lo, hi = 0, 1
-        while hi <= n_max and not over(hi):
+        # over(n) is false up to some n and true after. Most decisions place a few
+        # dials: look at 0..7 at once, then gallop and bisect.
+        first = over(_SMALL_N[: min(n_max, 7) + 1])
+        hits = np.nonzero(first)[0]
+        if len(hits):
+            return int(hits[0]) - 1 if hits[0] > 0 else 0
+        lo = min(n_max, 7)
+        if lo == n_max:
+            return lo
+        hi = 16
+        while hi <= n_max and not over(np.array([[float(hi)]]))[0]:
             lo, hi = hi, hi * 2
         hi = min(hi, n_max + 1)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if over(mid):
+            if over(np.array([[float(mid)]]))[0]:
                 hi = mid
             else:
                 lo = mid

@@ -239,6 +239,7 @@ class Simulation:
         series = Series()
         last_sample = [0.0, 0.0]
         decisions = 0
+        last_decision = -math.inf
         p_live_base = sc.live_answer_probability
         p_machine = sc.machine_share
         profile_h = [p[0] for p in sc.live_answer_profile]
@@ -368,12 +369,19 @@ class Simulation:
             elif kind == WRAP_END:
                 agent_free(arg, now)
             elif kind == TICK:
+                # The timer: a decision at least every TICK_S. Events decide too, so the
+                # tick only fires TICK_S after the last decision, whatever caused it.
                 dialing_until = arg
-                if now + TICK_S <= arg:
-                    push(now + TICK_S, TICK, arg)
                 if profile_h:
                     hour = ((now - day0) % 86400.0) / 3600.0
                     p_live = p_live_base * float(np.interp(hour, profile_h, profile_m))
+                due = last_decision + TICK_S
+                if now < due:
+                    if due <= arg:
+                        push(due, TICK, arg)
+                    continue
+                if now + TICK_S <= arg:
+                    push(now + TICK_S, TICK, arg)
             elif kind == LOGIN:
                 leaving[arg] = False
                 if state[arg] == AWAY:
@@ -418,6 +426,7 @@ class Simulation:
             if now > dialing_until or (heap and heap[0][0] == now):
                 continue
             decisions += 1
+            last_decision = now
             new = hook(decide, now) if hook is not None else decide(now)
             if max_lines:
                 new = min(new, max_lines - len(calls))

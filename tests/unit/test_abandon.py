@@ -103,6 +103,18 @@ def test_fractional_counts_for_estimated_false_positives() -> None:
         ledger.record(now, live=-1.0)
 
 
+@pytest.mark.parametrize(("counts", "expected"), [([], 0.0), ([100], 100.0), ([100, 300], 200.0),
+                                                 ([500, 100, 300], 300.0)])
+def test_typical_day_is_the_median_of_the_last_week(counts: list[int], expected: float) -> None:
+    ledger = AbandonLedger()
+    today = ts("2024-03-20T12:00:00+00:00")
+    for i, n in enumerate(counts):
+        ledger.record(today - (i + 1) * 86400, live=n)
+    ledger.record(today - 10 * 86400, live=10_000)  # older than a week: ignored
+    ledger.record(today, live=5)  # today: ignored
+    assert ledger.typical_day_live(today) == expected
+
+
 def test_round_trip_through_json() -> None:
     ledger = AbandonLedger("Europe/London", short_lives=250)
     start = ts("2024-03-01T09:00:00+00:00")

@@ -154,21 +154,23 @@ def test_spent_budget_falls_back_to_progressive() -> None:
 
 
 def test_feedback_lowers_theta_after_abandons() -> None:
-    p = CampaignPacing("predictive")
-    teach(p)
-    staff(p, ready=1, busy=20)
-    before = p.theta(T0)
-    for i in range(5):
-        p.call_dialed(f"x{i}", T0)
-        p.call_answered(f"x{i}", T0 + 5)
-        p.call_amd(f"x{i}", "human", T0 + 6)
-        p.call_abandoned(f"x{i}", T0 + 8)
-    for i in range(95):
-        p.call_dialed(f"y{i}", T0)
-        p.call_answered(f"y{i}", T0 + 5)
-        p.call_amd(f"y{i}", "human", T0 + 6)
-        p.call_connected_to_agent(f"y{i}", T0 + 6.5)
-    assert p.theta(T0 + 10) < before
+    def run(abandons: int) -> CampaignPacing:
+        p = CampaignPacing("predictive")
+        teach(p)
+        staff(p, ready=1, busy=20)
+        for i in range(100):
+            p.call_dialed(f"x{i}", T0)
+            p.call_answered(f"x{i}", T0 + 5)
+            p.call_amd(f"x{i}", "human", T0 + 6)
+            if i < abandons:
+                p.call_abandoned(f"x{i}", T0 + 8)
+            else:
+                p.call_connected_to_agent(f"x{i}", T0 + 6.5)
+        return p
+
+    bad, good = run(abandons=8), run(abandons=0)
+    assert bad.theta(T0 + 10) < good.theta(T0 + 10)
+    assert bad.diagnostics(T0 + 10)["feedback"] < 1.0 < good.diagnostics(T0 + 10)["feedback"]
 
 
 # ------------------------------------------------------------------ events
