@@ -75,7 +75,7 @@ def test_quick_run_passes_and_reports_every_figure(tmp_path: Path) -> None:
 
 def test_help_runs_without_the_engine() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "dialer.sip.bench", "--help"], cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "benchmarks.sip", "--help"], cwd=ROOT, capture_output=True,
         text=True, timeout=30,
     )  # fmt: skip
     assert proc.returncode == 0
