@@ -67,7 +67,8 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "min_frames_per_s_per_call": plateau["min_frames_per_s"] if plateau else None,
         "cps_sustained": (result.get("cps") or {}).get("cps_sustained", 0),
         "cps_failures": (result.get("cps") or {}).get("failures_per_rate", {}),
-        "sipp_ceiling_cps": (result.get("sipp_ceiling") or {}).get("cps", 0),
+        # None: --skip-ceiling
+        "sipp_ceiling_cps": result["sipp_ceiling"]["cps"] if "sipp_ceiling" in result else None,
         "cpu_pct_per_100_calls": plateau["cpu_pct_per_100_calls"] if plateau else None,
         "rss_mb_per_100_calls": plateau["rss_mb_per_100_calls"] if plateau else None,
         "plateau_calls": plateau["calls"] if plateau else 0,
@@ -84,7 +85,8 @@ def human(result: dict[str, Any], out: TextIO) -> None:
       f"(min {result['min_frames_per_s_per_call']} frames/s per call; "
       f"{result['concurrency'].get('stopped_because', '')})\n")  # fmt: skip
     w(f"cps_sustained          {result['cps_sustained']:g}  (failures per rate: {result['cps_failures']})\n")
-    w(f"sipp_ceiling_cps       {result['sipp_ceiling_cps']:g}\n")
+    ceiling = result["sipp_ceiling_cps"]
+    w(f"sipp_ceiling_cps       {'skipped' if ceiling is None else format(ceiling, 'g')}\n")
     w(f"cpu_pct_per_100_calls  {result['cpu_pct_per_100_calls']}  (at {result['plateau_calls']} calls)\n")
     w(f"rss_mb_per_100_calls   {result['rss_mb_per_100_calls']}\n")
 
