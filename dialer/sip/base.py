@@ -24,6 +24,7 @@ class WorkerBase:
         log: Any
         counters: dict[str, int]
         stopping: bool
+        refuse_new: bool
         customers: dict[str, Any]  # call_id -> Leg
         agents: dict[str, Any]  # agent_id -> Leg
         graveyard: list[Any]

@@ -91,6 +91,7 @@ class SipEdge:
             self._state = "stopped"
             return
         self._state = "stopping"
+        worker.refuse_new = True
         worker.enqueue("stop", timeout_s)
         await asyncio.to_thread(_join, worker, timeout_s + 10.0)
         # Let the events the thread posted on its way out reach on_event.

@@ -110,7 +110,7 @@ class LegHandlers(AccountHandlers):
         pj = self.pj
         leg = Leg("customer", call_id, "")
         leg.consumer = consumer
-        if self.stopping:
+        if self.stopping or self.refuse_new:
             self._finish_customer(leg, 503, "dialer is stopping", time.monotonic())
             return
         if not NUMBER_RE.match(number):
@@ -156,7 +156,7 @@ class LegHandlers(AccountHandlers):
             self.log.info("sip.agent_leg_exists", agent_id=agent_id)
             return
         leg = Leg("agent", agent_id, uri)
-        if self.stopping:
+        if self.stopping or self.refuse_new:
             self.emit(AgentLegDown(agent_id=agent_id, sip_code=503, reason="dialer is stopping", mono=time.monotonic()))
             return
         account, leg.account_key = self.account_for("")

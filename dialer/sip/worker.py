@@ -62,6 +62,10 @@ class PjsipWorker(LegHandlers, MediaHandlers):
         self.ep: Any = None
         self.info: dict[str, Any] = {}
         self.stopping = False
+        # Set by SipEdge.stop() from the asyncio thread (a plain bool: atomic in
+        # CPython) so that place commands still queued behind the stop command
+        # end at once with a local 503 instead of being dialed first.
+        self.refuse_new = False
         self.stop_deadline = 0.0
         self.exit_now = False
         self._timers: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
