@@ -25,6 +25,16 @@ from dialer.events import Event
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
 
+def entry_fields(event: Event) -> dict[str, bytes | str]:
+    """The two fields of a stream entry: ``type`` and the JSON ``event``."""
+    return {"type": type(event).__name__, "event": msgspec.json.encode(event)}
+
+
+async def publish_once(client: aioredis.Redis, stream: str, event: Event, maxlen: int = 1_000_000) -> None:
+    """Publish one event directly (for short-lived commands such as ``dialer import``)."""
+    await client.xadd(stream, entry_fields(event), maxlen=maxlen, approximate=True)
+
+
 def decode_event(raw: bytes | str) -> dict[str, Any]:
     """Decode one published event into a plain dict (consumers need no dialer types)."""
     return _decoder.decode(raw)
@@ -48,7 +58,6 @@ class EventBus:
         self._batch = batch
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_limit)
         self._task: asyncio.Task[None] | None = None
-        self._encoder = msgspec.json.Encoder()
         self._log = structlog.get_logger("dialer.bus").bind(stream=stream)
         self.published = 0
         self.dropped = 0
@@ -70,12 +79,7 @@ class EventBus:
     async def _write(self, events: list[Event]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for ev in events:
-            pipe.xadd(
-                self.stream,
-                {"type": type(ev).__name__, "event": self._encoder.encode(ev)},
-                maxlen=self._maxlen,
-                approximate=True,
-            )
+            pipe.xadd(self.stream, entry_fields(ev), maxlen=self._maxlen, approximate=True)
         await pipe.execute()
 
     async def _writer(self) -> None:

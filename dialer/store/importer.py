@@ -18,8 +18,10 @@ from typing import TextIO
 
 import redis.asyncio as aioredis
 
+from dialer.bus.publisher import publish_once
 from dialer.campaign.policy import CampaignPolicy
 from dialer.errors import ConfigError, InputError
+from dialer.events import ListImported
 from dialer.store.csvimport import parse_mapping
 from dialer.store.records import ImportReport, RecordStore
 
@@ -83,12 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> tuple[str, str, CampaignPolicy, str]:
     """(redis url, prefix, policy, region) from the config file, environment and flags."""
     url, prefix, policy, region = "redis://127.0.0.1:6379/0", "dialer", CampaignPolicy(), ""
+    args.events_stream = "dialer:events"
     cfg_path = Path(args.config)
     if args.config != "none" and cfg_path.exists():
         from dialer.config import load
 
         cfg = load(cfg_path)
         url, prefix = cfg.redis.url, cfg.redis.prefix
+        args.events_stream = cfg.redis.events_stream
         for c in cfg.campaigns:
             if c.name == args.campaign:
                 policy = getattr(c, "policy", None) or policy
@@ -132,6 +136,9 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"line {line}: warning: {warning}", file=sys.stderr)
         _print_errors(report.errors, args.max_errors)
         rate = report.rows / report.seconds if report.seconds else 0.0
+        await publish_once(client, args.events_stream, ListImported(
+            at=time.time(), campaign=args.campaign, imported=report.imported,
+            rejected=report.rejected, source=str(args.file)))
         print(f"{args.campaign}: {report.imported} records imported, {report.rejected} rows "
               f"rejected, {len(report.warnings)} warnings, {report.rows} rows in "
               f"{report.seconds:.1f} s ({rate:,.0f} rows/s)")

@@ -74,6 +74,8 @@ async def test_progressive_campaign_dials_every_record_once(
     # The demo configures 64 lines; the engine (1024) is the upper bound.
     assert started["capacity"] == 64 and started["engine"].startswith("pjproject 2.12")
     assert kinds["CampaignStarted"] == 1 and kinds["DaemonStopped"] == 1
+    imported = next(e for e in events if e["type"] == "ListImported")
+    assert (imported["imported"], imported["rejected"]) == (10, 0)
     stopped = [e for e in events if e["type"] == "CampaignStopped"]
     assert stopped[0]["reason"] == "finished"
     # Never more lines than Ready agents: at most 2 calls up at once.
