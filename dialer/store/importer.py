@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> tuple[str, str, CampaignPolicy, str]:
     """(redis url, prefix, policy, region) from the config file, environment and flags."""
     url, prefix, policy, region = "redis://127.0.0.1:6379/0", "dialer", CampaignPolicy(), ""
-    args.events_stream = "dialer:events"
+    args.events_stream = ""  # from the config, else <prefix>:events
     cfg_path = Path(args.config)
     if args.config != "none" and cfg_path.exists():
         from dialer.config import load
@@ -103,7 +103,9 @@ def _settings(args: argparse.Namespace) -> tuple[str, str, CampaignPolicy, str]:
     elif args.config not in ("config/dialer.toml", "none"):
         raise ConfigError("(file)", f"cannot read {cfg_path}")
     url = args.redis_url or os.environ.get("DIALER_REDIS_URL") or url
-    return url, args.prefix or prefix, policy, (args.region or region or policy.region)
+    prefix = args.prefix or prefix
+    args.events_stream = args.events_stream or f"{prefix}:events"
+    return url, prefix, policy, (args.region or region or policy.region)
 
 
 async def _run(args: argparse.Namespace) -> int:
