@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,6 +93,12 @@ class CampaignSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     ring_timeout_s: float | None = None  # overrides sip.ring_timeout_s; never under 15 s
     power_ratio: float = 1.5  # lines per ready agent in power mode
     target_abandon_rate: float = 0.025  # predictive target, under the 3 % legal cap
+    # IANA zone whose calendar days bound the daily abandon window (Ofcom's 24 h
+    # measure in the UK: use Europe/London); the 30-day US window is rolling.
+    timezone: str = "UTC"
+    # UK: Ofcom counts AMD false positives as abandons; the share of "machine"
+    # verdicts that were really people, as measured for your detector.
+    amd_false_positive_share: float = 0.0
     safe_harbor_prompt: str = "safe_harbor.wav"  # played when no agent is free in 2 s
     amd: AmdActions = AmdActions()
     # Records, dispositions, retries, calling hours, attempt limits, DNC and
@@ -186,6 +193,12 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{where}.ring_timeout_s", f"must be at least {MIN_RING_TIMEOUT_S:g} s (47 CFR 64.1200(a)(6))")
         if not 0 < c.target_abandon_rate <= 0.03:
             raise ConfigError(f"{where}.target_abandon_rate", "must be in (0, 0.03]: the legal cap is 3 %")
+        try:
+            zoneinfo.ZoneInfo(c.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{where}.timezone", f"unknown IANA time zone {c.timezone!r}") from None
+        if not 0 <= c.amd_false_positive_share <= 1:
+            raise ConfigError(f"{where}.amd_false_positive_share", "must be a fraction 0-1")
         if c.power_ratio < 1:
             raise ConfigError(f"{where}.power_ratio", "must be at least 1 line per agent")
         for a in cfg.agents:

@@ -45,6 +45,8 @@ class LivePacing:
             power_ratio=settings.power_ratio,
             amd_enabled=settings.amd.enabled,
             rules="UK" if settings.policy.uk_mode else "US",
+            timezone=settings.timezone,
+            amd_false_positive_share=settings.amd_false_positive_share,
             ledger=ledger,
         )
         self._seen: dict[str, str] = {}

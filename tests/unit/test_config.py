@@ -43,6 +43,8 @@ BAD = [
     ('[[agents]]\nid = "a"\nextension = "sip:a@h"\n[[agents]]\nid = "a"\nextension = "sip:b@h"', "agents[1].id"),
     ("[[agents]]\nextension = \"sip:a@h\"", "agents[0]"),
     ("[node]\nlease_s = 0", "node.lease_s"),
+    ('[[campaigns]]\nname = "a"\ntimezone = "Mars/Base"', "campaigns[0].timezone"),
+    ('[[campaigns]]\nname = "a"\namd_false_positive_share = 2', "campaigns[0].amd_false_positive_share"),
     ("this is = not toml [", "(file)"),
 ]
 
