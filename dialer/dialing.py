@@ -94,6 +94,7 @@ class CampaignRunner:
         self._kicked_again = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ring_timeout = cfg.ring_timeout_for(settings)
+        self._agent_cfg = {a.id: a for a in cfg.agents}
         self.log = structlog.get_logger("dialer.campaign").bind(campaign=settings.name)
 
     # ------------------------------------------------------------ lifecycle
@@ -117,7 +118,7 @@ class CampaignRunner:
         self.log.info("campaign_stopped", reason=reason, active_calls=len(self.calls))
 
     def eligible(self, agent: AgentMachine) -> bool:
-        cfg_agent = next((a for a in self.cfg.agents if a.id == agent.agent_id), None)
+        cfg_agent = self._agent_cfg.get(agent.agent_id)
         return cfg_agent is not None and (not cfg_agent.campaigns or self.name in cfg_agent.campaigns)
 
     def ready_agents(self) -> list[AgentMachine]:
@@ -190,10 +191,9 @@ class CampaignRunner:
             if not ready:
                 return False
             agent = ready[0]
-            call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
+        call_id = self._new_call_id()
+        if agent is not None:
             self._agent_event(agent, AgentEvent.RESERVE, call_id)
-        else:
-            call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
         now = time.time()
         claim = await self.store.claim_next(claimer=self.cfg.node.name, now=now, lease_s=self.cfg.node.lease_s)
         self._publish_blocked()
@@ -224,11 +224,14 @@ class CampaignRunner:
             ring_timeout_s=self._ring_timeout, frame_consumer=consumer,
         )
 
+    def _new_call_id(self) -> str:
+        return f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
+
     def dial_for_agent(self, claim: Any, agent: AgentMachine) -> str:
         """Preview: the agent accepted ``claim``; dial it with the agent reserved for it."""
         if agent.state is not AgentState.READY:
             raise InvalidTransition(f"agent {agent.agent_id}", agent.state.value, "dial_for_agent")
-        call_id = f"{self.cfg.node.name}-{self.name}-{next(self._ids)}"
+        call_id = self._new_call_id()
         self._agent_event(agent, AgentEvent.RESERVE, call_id)
         self._place(call_id, claim, agent)
         return call_id
@@ -387,7 +390,7 @@ class CampaignRunner:
     def _auto_disposition(self, call: ActiveCall) -> str | None:
         if call.bridged_mono is None:
             return None
-        cfg_agent = next((a for a in self.cfg.agents if a.id == call.agent_id), None)
+        cfg_agent = self._agent_cfg.get(call.agent_id)
         return (cfg_agent.auto_disposition or None) if cfg_agent else None
 
     async def _report(self, call: ActiveCall, outcome: Outcome, sip_code: int, now: float) -> None:
@@ -410,7 +413,7 @@ class CampaignRunner:
         self.kick()
 
     def _schedule_wrap_up(self, agent: AgentMachine) -> None:
-        cfg_agent = next((a for a in self.cfg.agents if a.id == agent.agent_id), None)
+        cfg_agent = self._agent_cfg.get(agent.agent_id)
         delay = cfg_agent.wrap_up_s if cfg_agent else 0.0
 
         def done() -> None:
