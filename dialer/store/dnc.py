@@ -18,6 +18,17 @@ from dialer.compliance.numbers import normalize
 from dialer.errors import InputError
 
 
+def _normalize_all(numbers: Iterable[str], region: str) -> list[str]:
+    """E.164 of every number; InputError("number", ...) for the first bad one."""
+    e164 = []
+    for n in numbers:
+        try:
+            e164.append(normalize(n, region))
+        except ValueError as exc:
+            raise InputError("number", str(exc)) from None
+    return e164
+
+
 class DncList:
     def __init__(self, redis: aioredis.Redis, key: str) -> None:
         self.redis = redis
@@ -25,21 +36,11 @@ class DncList:
 
     async def add(self, numbers: Iterable[str], region: str = "US") -> int:
         """Add numbers (any format); returns how many were new. InputError names a bad one."""
-        e164 = []
-        for n in numbers:
-            try:
-                e164.append(normalize(n, region))
-            except ValueError as exc:
-                raise InputError("number", str(exc)) from None
+        e164 = _normalize_all(numbers, region)
         return int(await self.redis.sadd(self.key, *e164)) if e164 else 0
 
     async def remove(self, numbers: Iterable[str], region: str = "US") -> int:
-        e164 = []
-        for n in numbers:
-            try:
-                e164.append(normalize(n, region))
-            except ValueError as exc:
-                raise InputError("number", str(exc)) from None
+        e164 = _normalize_all(numbers, region)
         return int(await self.redis.srem(self.key, *e164)) if e164 else 0
 
     async def contains(self, number: str, region: str = "US") -> bool:
